@@ -1,0 +1,317 @@
+/*
+ * ingot.h — the one public header of ingot, a deep-learning training library in C.
+ *
+ * ingot keeps a model's whole training state (weights, gradients, optimizer state,
+ * learning rate, step counter, loss) in the backend's memory and runs a training step —
+ * forward, loss, backward, optimizer update — as one call that executes one pre-built
+ * step program. Models are op graphs; the backward pass comes from reverse-mode autodiff
+ * and the memory of every transient value is planned into one arena before anything runs.
+ *
+ * Conventions (they hold for every function below):
+ *   - Fallible functions return ig_status; IG_OK is 0. On failure ig_last_error() holds a
+ *     readable message (thread-local) naming what was wrong and where. The library never
+ *     aborts, exits or prints on a caller's mistake.
+ *   - Out-parameters come last. Objects are opaque and come in create/destroy pairs;
+ *     destroy functions accept NULL.
+ *   - Layouts at the boundary are PyTorch's: activations NCHW, Dense weight [out, in]
+ *     (y = x·Wᵀ + b).
+ *   - No global state besides the thread-local error message. Distinct objects may be
+ *     used from distinct threads; one object must not be used from two threads at once.
+ *
+ * Example (this block is compiled by the test suite, tests/test_header_example.c):
+ *
+ *   ig_ctx *ctx = NULL;
+ *   ig_model *m = NULL;
+ *   ig_trainer *t = NULL;
+ *   if (ig_ctx_create(IG_DEVICE_AUTO, &ctx) != IG_OK) { puts(ig_last_error()); return 1; }
+ *   ig_model_create(ctx, (int64_t[]){64, 1, 28, 28}, 4, &m);   // nominal batch of 64
+ *   ig_value v = ig_model_input(m);
+ *   v = ig_flatten(m, v, "flatten");
+ *   v = ig_dense(m, v, 128, true, "fc1");
+ *   v = ig_relu(m, v, "relu1");
+ *   v = ig_dense(m, v, 10, true, "fc2");
+ *   ig_model_set_output(m, v);
+ *   ig_trainer_config cfg = ig_trainer_defaults();
+ *   cfg.optimizer = IG_OPT_ADAM;
+ *   cfg.learning_rate = 1e-3f;
+ *   cfg.loss = IG_LOSS_SPARSE_CROSS_ENTROPY;
+ *   if (ig_trainer_create(m, &cfg, &t) != IG_OK) { puts(ig_last_error()); return 1; }
+ *   // x: f32 [n, 1, 28, 28], y: i32 [n] class ids; any n up to the memory you have
+ *   float loss;
+ *   ig_train_batch(t, x, y, &loss);
+ *   ig_trainer_destroy(t);
+ *   ig_model_destroy(m);
+ *   ig_ctx_destroy(ctx);
+ */
+#ifndef INGOT_H
+#define INGOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IG_VERSION_MAJOR 0
+#define IG_VERSION_MINOR 1
+#define IG_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum ig_status {
+    IG_OK = 0,
+    IG_ERR_INVALID_ARGUMENT, /* a NULL handle, a bad size, an out-of-range value */
+    IG_ERR_SHAPE,            /* shapes that do not fit together */
+    IG_ERR_OUT_OF_MEMORY,    /* host or device allocation failed */
+    IG_ERR_IO,               /* a file could not be opened, read or written */
+    IG_ERR_FORMAT,           /* a file's contents are malformed or truncated */
+    IG_ERR_UNSUPPORTED,      /* valid, but not available (op, dtype, device) */
+    IG_ERR_STATE,            /* the call does not fit the object's state */
+    IG_ERR_DEVICE,           /* the backend (driver, BLAS) reported a failure */
+    IG_ERR_INTERNAL,         /* a bug in ingot: please report it */
+} ig_status;
+
+/* The message of the last failure on this thread ("" if none). Valid until the next
+ * failing call on the same thread. */
+const char *ig_last_error(void);
+/* A constant name for a status code ("IG_ERR_SHAPE"). */
+const char *ig_status_name(ig_status s);
+
+/* ---------------------------------------------------------------- context */
+
+typedef enum ig_device {
+    IG_DEVICE_AUTO = 0, /* CUDA when a GPU is present and the build has it, else CPU */
+    IG_DEVICE_CPU,
+    IG_DEVICE_CUDA,
+} ig_device;
+
+typedef struct ig_ctx ig_ctx;
+
+/* Creates a context on a device. The environment variable INGOT_DEVICE ("cpu", "cuda",
+ * "auto") overrides IG_DEVICE_AUTO (only AUTO: an explicit choice wins). Asking for a
+ * device this build or machine does not have gives IG_ERR_UNSUPPORTED. */
+ig_status ig_ctx_create(ig_device device, ig_ctx **out);
+void ig_ctx_destroy(ig_ctx *ctx);
+/* The device the context runs on (never IG_DEVICE_AUTO). */
+ig_device ig_ctx_device(const ig_ctx *ctx);
+/* "cpu" or "cuda". */
+const char *ig_device_name(ig_device d);
+
+typedef struct ig_memory_stats {
+    size_t host_in_use;     /* bytes in live host allocations (tensors, buffers) */
+    size_t host_peak;       /* high-water mark of host_in_use */
+    size_t pool_cached;     /* bytes freed into the caching pool, held for reuse */
+    size_t pool_hits;       /* allocations served from the pool */
+    size_t pool_misses;     /* allocations that went to the system */
+    size_t device_in_use;   /* bytes of backend (device) memory: arena, parameters, state */
+    size_t device_peak;
+    size_t arena_planned;   /* bytes of the largest planned arena of a compiled program */
+    size_t arena_unplanned; /* what that program's transient values would take without
+                               planning (the sum of their sizes) */
+} ig_memory_stats;
+
+/* Every allocation made through this context is accounted here. */
+ig_status ig_memory_stats_get(const ig_ctx *ctx, ig_memory_stats *out);
+
+/* ---------------------------------------------------------------- tensors */
+
+typedef enum ig_dtype {
+    IG_F32 = 0,
+    IG_I32,
+    IG_I64,
+    IG_BF16, /* declared for mixed precision; not yet computed on */
+    IG_F16,  /* declared for mixed precision; not yet computed on */
+} ig_dtype;
+
+#define IG_MAX_DIMS 6
+
+/* A reference-counted, contiguous, host-side array. Tensors carry batches into the
+ * trainer and results out of it. Their memory comes from the context's caching pool
+ * (64-byte aligned). A new tensor has one reference; ig_tensor_release drops one and
+ * frees the tensor when none remain. */
+typedef struct ig_tensor ig_tensor;
+
+/* A zero-filled tensor of the given shape (ndim 1..IG_MAX_DIMS, every dim ≥ 1). */
+ig_status ig_tensor_create(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim,
+                           ig_tensor **out);
+/* A tensor holding a copy of `bytes` bytes of `data`; `bytes` must equal its size. */
+ig_status ig_tensor_from_data(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim,
+                              const void *data, size_t bytes, ig_tensor **out);
+ig_tensor *ig_tensor_retain(ig_tensor *t);
+void ig_tensor_release(ig_tensor *t);
+
+ig_dtype ig_tensor_dtype(const ig_tensor *t);
+int ig_tensor_ndim(const ig_tensor *t);
+/* Dimension i (negative i counts from the end); -1 if out of range. */
+int64_t ig_tensor_dim(const ig_tensor *t, int i);
+int64_t ig_tensor_numel(const ig_tensor *t);
+size_t ig_tensor_nbytes(const ig_tensor *t);
+/* The tensor's data, for reading and writing in place. */
+void *ig_tensor_data(ig_tensor *t);
+const void *ig_tensor_data_const(const ig_tensor *t);
+/* Bytes per element of a dtype. */
+size_t ig_dtype_size(ig_dtype dtype);
+const char *ig_dtype_name(ig_dtype dtype);
+
+/* ---------------------------------------------------------------- models */
+
+/* A model is an op graph built layer by layer. Builder functions take a value and return
+ * a new one (functional style, so branches and residual sums are natural). On a mistake
+ * (mismatched shapes, a bad attribute) a builder returns IG_NO_VALUE, sets the last
+ * error, and the model keeps the first such error: later builder calls return
+ * IG_NO_VALUE, and ig_model_status / ig_trainer_create report it. So a model can be
+ * built without checking each call, and checked once. */
+typedef struct ig_model ig_model;
+typedef int32_t ig_value;
+#define IG_NO_VALUE ((ig_value)-1)
+
+/* input_shape includes a nominal batch size as its first dimension (e.g. {128, 1, 28, 28});
+ * the batch dimension stays free: a program is compiled for each batch size met. */
+ig_status ig_model_create(ig_ctx *ctx, const int64_t *input_shape, int ndim, ig_model **out);
+/* The model must outlive every trainer made from it. */
+void ig_model_destroy(ig_model *m);
+/* IG_OK, or the first error met while building (its message is ig_last_error()'s then). */
+ig_status ig_model_status(const ig_model *m);
+/* The seed of the parameter initialisation (default 42). Only before the model is
+ * finalised, i.e. before the first trainer, prediction or parameter access. */
+ig_status ig_model_set_seed(ig_model *m, uint64_t seed);
+
+ig_value ig_model_input(ig_model *m);
+/* Marks the value the model outputs (logits for classification). Without a call, the
+ * output is the value the last builder call returned. */
+ig_status ig_model_set_output(ig_model *m, ig_value v);
+
+/* Layers. `name` may be NULL (a name is made up: "dense0", ...); names of layers with
+ * parameters must be unique, and parameters are named "<layer>.weight" and "<layer>.bias".
+ * Dense: x [n, in] -> [n, units]; weight [units, in], bias [units]; initialised as PyTorch's
+ * nn.Linear (uniform in ±1/sqrt(in)). */
+ig_value ig_dense(ig_model *m, ig_value x, int64_t units, bool bias, const char *name);
+ig_value ig_relu(ig_model *m, ig_value x, const char *name);
+ig_value ig_tanh(ig_model *m, ig_value x, const char *name);
+/* [n, d1, d2, ...] -> [n, d1·d2·...]. No copy. */
+ig_value ig_flatten(ig_model *m, ig_value x, const char *name);
+/* Elementwise a + b of equal shapes (residual connections). */
+ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name);
+
+/* Shape of a value for the model's nominal batch size; returns ndim, or -1 for a bad value.
+ * `shape` must hold IG_MAX_DIMS entries. */
+int ig_model_value_shape(const ig_model *m, ig_value v, int64_t *shape);
+
+/* Parameters, in the order layers created them. The accessors finalise the model. */
+int ig_model_param_count(ig_model *m);
+/* Name of parameter i, or NULL if out of range. */
+const char *ig_model_param_name(ig_model *m, int i);
+/* Index of a parameter by name, or -1. */
+int ig_model_param_index(ig_model *m, const char *name);
+/* ndim of parameter i (-1 if out of range); fills shape (IG_MAX_DIMS entries). */
+int ig_model_param_shape(ig_model *m, int i, int64_t *shape);
+/* Copies parameter i out of / into the model; `count` must equal its element count. */
+ig_status ig_model_param_get(ig_model *m, int i, float *dst, int64_t count);
+ig_status ig_model_param_set(ig_model *m, int i, const float *src, int64_t count);
+/* Total number of trainable scalars. */
+int64_t ig_model_num_params(ig_model *m);
+
+/* Runs the model on x (f32, the input shape with any batch size ≥ 1) and returns a new
+ * tensor with the output (the caller releases it). */
+ig_status ig_predict(ig_model *m, const ig_tensor *x, ig_tensor **out);
+
+/* ---------------------------------------------------------------- training */
+
+typedef enum ig_loss {
+    IG_LOSS_SPARSE_CROSS_ENTROPY = 0, /* softmax + cross-entropy on logits; y: i32 class ids [n] */
+    IG_LOSS_MSE,                      /* mean over all elements of (out − y)²; y: f32, out's shape */
+} ig_loss;
+
+typedef enum ig_optimizer {
+    IG_OPT_SGD = 0, /* momentum, dampening, nesterov, weight_decay: PyTorch's torch.optim.SGD */
+    IG_OPT_ADAM,    /* beta1, beta2, eps, weight_decay as L2 on the gradient: torch.optim.Adam */
+    IG_OPT_ADAMW,   /* as Adam with decoupled weight decay: torch.optim.AdamW */
+} ig_optimizer;
+
+typedef struct ig_trainer_config {
+    ig_loss loss;
+    ig_optimizer optimizer;
+    float learning_rate; /* > 0 */
+    float momentum;      /* SGD, in [0, 1) */
+    float dampening;     /* SGD, in [0, 1] */
+    bool nesterov;       /* SGD; needs momentum > 0 and dampening 0 */
+    float beta1, beta2;  /* Adam(W), each in [0, 1) */
+    float eps;           /* Adam(W), > 0 */
+    float weight_decay;  /* ≥ 0 */
+} ig_trainer_config;
+
+/* Defaults: sparse cross-entropy, Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,
+ * no weight decay, no momentum. */
+ig_trainer_config ig_trainer_defaults(void);
+
+typedef struct ig_trainer ig_trainer;
+
+/* Validates the configuration, finalises the model, and allocates gradients and optimizer
+ * state. Programs are compiled on first use of each batch size. */
+ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_trainer **out);
+void ig_trainer_destroy(ig_trainer *t);
+
+/* One training step on a batch: forward, loss, backward and optimizer update, as one run
+ * of the compiled step program. x: f32 of the model's input shape with any batch size n ≥ 1;
+ * y: i32 [n] class ids in [0, classes) for cross-entropy, f32 of the output's shape for MSE.
+ * `loss` may be NULL; if given, it receives the batch's mean loss before the update. */
+ig_status ig_train_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, float *loss);
+
+typedef struct ig_eval_result {
+    float loss;      /* mean loss over the batch */
+    int64_t correct; /* classification: samples whose arg-max output equals the label */
+    int64_t count;   /* samples in the batch */
+} ig_eval_result;
+
+/* Forward pass and loss, no update. `correct` is 0 for regression losses. */
+ig_status ig_eval_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y,
+                        ig_eval_result *out);
+
+/* The learning rate used by the next step; changing it writes the value the step program
+ * reads and never recompiles. */
+ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr);
+float ig_trainer_learning_rate(const ig_trainer *t);
+/* Optimizer steps taken so far. */
+int64_t ig_trainer_step_count(const ig_trainer *t);
+
+/* ---------------------------------------------------------------- data */
+
+/* A labelled dataset held in host memory: samples (f32, one shape per sample) and integer
+ * labels. */
+typedef struct ig_dataset ig_dataset;
+
+/* Reads an MNIST-format (IDX) image file and its label file, gzip-compressed or not
+ * (e.g. /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz). Pixels are scaled
+ * to [0, 1]; samples have shape [1, rows, cols]. */
+ig_status ig_dataset_load_idx(ig_ctx *ctx, const char *images_path, const char *labels_path,
+                              ig_dataset **out);
+void ig_dataset_destroy(ig_dataset *ds);
+int64_t ig_dataset_size(const ig_dataset *ds);
+/* Sample shape (without the batch dimension); returns its ndim. */
+int ig_dataset_sample_shape(const ig_dataset *ds, int64_t *shape);
+/* Number of classes: one more than the largest label. */
+int32_t ig_dataset_num_classes(const ig_dataset *ds);
+/* x <- (x − mean) / std for every value; std > 0. */
+ig_status ig_dataset_normalize(ig_dataset *ds, float mean, float std);
+
+/* Iterates a dataset in batches, optionally shuffled with a seed (a different order each
+ * epoch, the same for the same seed). */
+typedef struct ig_loader ig_loader;
+ig_status ig_loader_create(ig_dataset *ds, int64_t batch_size, bool shuffle, uint64_t seed,
+                           bool drop_last, ig_loader **out);
+void ig_loader_destroy(ig_loader *ld);
+/* The next batch of the current epoch: x f32 [n, sample shape...] and y i32 [n]. The tensors
+ * belong to the loader and stay valid until the next call (retain them to keep them).
+ * At the end of an epoch it returns IG_OK with *x and *y set to NULL; the next call starts
+ * a new epoch (reshuffled when shuffling). */
+ig_status ig_loader_next(ig_loader *ld, ig_tensor **x, ig_tensor **y);
+/* Batches per epoch. */
+int64_t ig_loader_num_batches(const ig_loader *ld);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INGOT_H */

@@ -1,0 +1,58 @@
+/* backend.h — the interface every backend implements (a struct of function pointers),
+ * and the compiled program that runs on one. */
+#ifndef IG_BACKEND_H
+#define IG_BACKEND_H
+
+#include "graph/graph.h"
+
+typedef struct ig_backend ig_backend;
+
+struct ig_backend {
+    const char *name;
+    ig_device device;
+    ig_ctx *ctx;
+    /* Zero-filled backend memory, 256-byte aligned; NULL when out of memory. */
+    void *(*alloc)(ig_backend *be, size_t bytes);
+    void (*free)(ig_backend *be, void *p, size_t bytes);
+    /* Host <-> backend copies; complete when they return. */
+    ig_status (*upload)(ig_backend *be, void *dst, const void *src, size_t bytes);
+    ig_status (*download)(ig_backend *be, void *dst, const void *src, size_t bytes);
+    /* Whether the backend has a kernel for the node (checked when a program is built). */
+    bool (*supports)(ig_backend *be, const ig_node *n);
+    /* Runs the nodes of g in order; bases[b] is the start of buffer b. */
+    ig_status (*run)(ig_backend *be, const ig_graph *g, void *const *bases);
+    void (*destroy)(ig_backend *be);
+    void *impl;
+};
+
+ig_status ig_backend_cpu_create(ig_ctx *ctx, ig_backend **out);
+
+/* A compiled program: a graph whose every value has a fixed place, an arena sized by the
+ * planner, and an IO block for its inputs and outputs. Immutable once built. */
+typedef struct ig_program {
+    ig_ctx *ctx;
+    ig_graph g;
+    void *arena, *io;
+    size_t arena_bytes, io_bytes;
+    ig_plan_stats plan;
+    int inputs[4], outputs[4]; /* IO value ids, as the builder of the program set them */
+} ig_program;
+
+/* Takes ownership of g. Values the caller marked IG_BUF_IO get offsets in the IO block;
+ * values in PARAMS, GRADS and STATE keep the offsets the caller gave them; the rest is
+ * planned into the arena. Fails if the backend lacks a kernel for a node. */
+ig_status ig_program_create(ig_ctx *ctx, ig_graph *g, ig_program **out);
+void ig_program_destroy(ig_program *p);
+/* One run. params/grads/state: the bases of those buffers (NULL if the program has none). */
+ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state);
+/* Copies host data into / out of an IO value; `bytes` must equal the value's size. */
+ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes);
+ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes);
+/* Total FLOPs of one run, from the op table. */
+double ig_program_flops(const ig_program *p);
+
+/* Returns a value computed by a node of its own (not a view or a leaf) that equals v,
+ * appending a COPY if needed — for values a caller must place in a buffer of its choice. */
+ig_status ig_graph_materialize(ig_graph *g, int v, int *out);
+
+#endif /* IG_BACKEND_H */

@@ -1,0 +1,116 @@
+/* program.c — compiling a graph into a program (place IO, plan the arena, allocate) and
+ * running it on the context's backend. */
+#include "backend/backend.h"
+#include "ops/ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ig_status ig_graph_materialize(ig_graph *g, int v, int *out)
+{
+    const ig_val *val = &g->vals[v];
+    if (val->node >= 0 && val->alias_of < 0 && val->buf == IG_BUF_NONE) {
+        *out = v;
+        return IG_OK;
+    }
+    return ig_graph_node(g, IG_OP_COPY, &v, 1, NULL, "copy", out);
+}
+
+ig_status ig_program_create(ig_ctx *ctx, ig_graph *g, ig_program **out)
+{
+    ig_backend *be = ctx->backend;
+    ig_program *p = calloc(1, sizeof *p);
+    if (!p) {
+        ig_graph_free(g);
+        return ig_fail(IG_ERR_OUT_OF_MEMORY, "program: out of memory");
+    }
+    p->ctx = ctx;
+    p->g = *g;
+    ig_graph_init(g);
+    ig_status st = IG_OK;
+    for (int i = 0; i < p->g.n_nodes; i++) {
+        const ig_node *n = &p->g.nodes[i];
+        if (n->op != IG_OP_NOP && !be->supports(be, n)) {
+            st = ig_fail(IG_ERR_UNSUPPORTED, "the %s backend has no kernel for op %s ('%s')", be->name,
+                         ig_op_get(n->op)->name, n->name);
+            goto fail;
+        }
+    }
+    for (int v = 0; v < p->g.n_vals; v++) {
+        ig_val *val = &p->g.vals[v];
+        if (val->buf != IG_BUF_IO || val->alias_of >= 0) continue;
+        val->offset = p->io_bytes;
+        p->io_bytes += ig_align(ig_val_bytes(val));
+    }
+    if ((st = ig_plan_memory(&p->g, &p->plan)) != IG_OK) goto fail;
+    p->arena_bytes = p->plan.arena_bytes;
+    p->arena = be->alloc(be, p->arena_bytes);
+    p->io = be->alloc(be, p->io_bytes);
+    if (!p->arena || !p->io) {
+        st = ig_fail(IG_ERR_OUT_OF_MEMORY, "program: cannot allocate %zu bytes of arena and %zu of IO on %s",
+                     p->arena_bytes, p->io_bytes, be->name);
+        goto fail;
+    }
+    ig_stats_arena(ctx, p->plan.arena_bytes, p->plan.unplanned_bytes);
+    *out = p;
+    return IG_OK;
+fail:
+    ig_program_destroy(p);
+    return st;
+}
+
+void ig_program_destroy(ig_program *p)
+{
+    if (!p) return;
+    ig_backend *be = p->ctx->backend;
+    if (p->arena) be->free(be, p->arena, p->arena_bytes);
+    if (p->io) be->free(be, p->io, p->io_bytes);
+    ig_graph_free(&p->g);
+    free(p);
+}
+
+ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state)
+{
+    void *bases[IG_BUF_COUNT] = {NULL};
+    bases[IG_BUF_ARENA] = p->arena;
+    bases[IG_BUF_IO] = p->io;
+    bases[IG_BUF_PARAMS] = params;
+    bases[IG_BUF_GRADS] = grads;
+    bases[IG_BUF_STATE] = state;
+    ig_backend *be = p->ctx->backend;
+    return be->run(be, &p->g, bases);
+}
+
+static ig_status io_check(ig_program *p, int v, size_t bytes, const char *what)
+{
+    if (v < 0 || v >= p->g.n_vals || p->g.vals[v].buf != IG_BUF_IO)
+        return ig_fail(IG_ERR_INTERNAL, "program %s: value %d is not an IO value", what, v);
+    if (bytes != ig_val_bytes(&p->g.vals[v]))
+        return ig_fail(IG_ERR_INTERNAL, "program %s: %zu bytes for '%s' of %zu", what, bytes,
+                       p->g.vals[v].name, ig_val_bytes(&p->g.vals[v]));
+    return IG_OK;
+}
+
+ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes)
+{
+    IG_TRY(io_check(p, v, bytes, "write"));
+    ig_backend *be = p->ctx->backend;
+    return be->upload(be, (char *)p->io + p->g.vals[v].offset, src, bytes);
+}
+
+ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes)
+{
+    IG_TRY(io_check(p, v, bytes, "read"));
+    ig_backend *be = p->ctx->backend;
+    return be->download(be, dst, (char *)p->io + p->g.vals[v].offset, bytes);
+}
+
+double ig_program_flops(const ig_program *p)
+{
+    double f = 0;
+    for (int i = 0; i < p->g.n_nodes; i++) {
+        const ig_node *n = &p->g.nodes[i];
+        if (n->op != IG_OP_NOP) f += ig_op_get(n->op)->flops(&p->g, n);
+    }
+    return f;
+}

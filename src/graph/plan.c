@@ -1,0 +1,160 @@
+/* plan.c — the memory planner: every transient value gets a fixed offset in one arena,
+ * chosen from liveness (a value is live from the node that writes it to the last node that
+ * reads it or a view of it). Best-fit over a coalescing free list; an op marked in-place may
+ * write its output over its first input when that input dies at the node. Offsets never
+ * change after planning, which is what lets a backend capture the step once. */
+#include "ops/ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct blk { size_t off, size; } blk;
+
+typedef struct arena {
+    blk *free;
+    int n_free, cap_free;
+    size_t top; /* end of the highest block in use */
+    size_t peak;
+} arena;
+
+static int root_of(const ig_graph *g, int v)
+{
+    while (g->vals[v].alias_of >= 0) v = g->vals[v].alias_of;
+    return v;
+}
+
+static bool arena_alloc(arena *a, size_t size, size_t *off)
+{
+    int best = -1;
+    for (int i = 0; i < a->n_free; i++)
+        if (a->free[i].size >= size && (best < 0 || a->free[i].size < a->free[best].size)) best = i;
+    if (best >= 0) {
+        *off = a->free[best].off;
+        a->free[best].off += size;
+        a->free[best].size -= size;
+        if (a->free[best].size == 0) {
+            memmove(&a->free[best], &a->free[best + 1], (size_t)(a->n_free - best - 1) * sizeof *a->free);
+            a->n_free--;
+        }
+        return true;
+    }
+    /* extend the top, reusing a free block that ends at it */
+    if (a->n_free && a->free[a->n_free - 1].off + a->free[a->n_free - 1].size == a->top) {
+        *off = a->free[a->n_free - 1].off;
+        a->n_free--;
+    } else {
+        *off = a->top;
+    }
+    a->top = *off + size;
+    if (a->top > a->peak) a->peak = a->top;
+    return true;
+}
+
+static bool arena_free(arena *a, size_t off, size_t size)
+{
+    int i = 0;
+    while (i < a->n_free && a->free[i].off < off) i++;
+    if (a->n_free + 1 > a->cap_free) {
+        int nc = a->cap_free ? a->cap_free * 2 : 32;
+        blk *nf = realloc(a->free, (size_t)nc * sizeof *nf);
+        if (!nf) return false;
+        a->free = nf;
+        a->cap_free = nc;
+    }
+    memmove(&a->free[i + 1], &a->free[i], (size_t)(a->n_free - i) * sizeof *a->free);
+    a->free[i] = (blk){off, size};
+    a->n_free++;
+    if (i + 1 < a->n_free && a->free[i].off + a->free[i].size == a->free[i + 1].off) {
+        a->free[i].size += a->free[i + 1].size;
+        memmove(&a->free[i + 1], &a->free[i + 2], (size_t)(a->n_free - i - 2) * sizeof *a->free);
+        a->n_free--;
+    }
+    if (i > 0 && a->free[i - 1].off + a->free[i - 1].size == a->free[i].off) {
+        a->free[i - 1].size += a->free[i].size;
+        memmove(&a->free[i], &a->free[i + 1], (size_t)(a->n_free - i - 1) * sizeof *a->free);
+        a->n_free--;
+    }
+    return true;
+}
+
+ig_status ig_plan_memory(ig_graph *g, ig_plan_stats *stats)
+{
+    int nv = g->n_vals;
+    int *last = malloc((size_t)nv * sizeof *last);
+    bool *planned = calloc((size_t)nv, sizeof *planned);
+    arena a = {0};
+    ig_status st = IG_OK;
+    memset(stats, 0, sizeof *stats);
+    if (!last || !planned) {
+        st = ig_fail(IG_ERR_OUT_OF_MEMORY, "planner: out of memory");
+        goto done;
+    }
+    for (int v = 0; v < nv; v++) last[v] = -1;
+
+    /* Liveness on root values: a read of a view is a read of its root. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ig_node *n = &g->nodes[i];
+        if (n->op == IG_OP_NOP) continue;
+        for (int k = 0; k < n->n_in; k++) {
+            int r = root_of(g, n->in[k]);
+            if (g->vals[r].buf == IG_BUF_NONE && g->vals[r].node < 0) {
+                st = ig_fail(IG_ERR_INTERNAL, "planner: '%s' read by '%s' is neither bound nor computed",
+                             g->vals[r].name, n->name);
+                goto done;
+            }
+            last[r] = i;
+        }
+        for (int k = 0; k < n->n_out; k++) {
+            int o = n->out[k];
+            if (g->vals[o].alias_of < 0 && last[o] < i) last[o] = i;
+        }
+    }
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ig_node *n = &g->nodes[i];
+        if (n->op == IG_OP_NOP) continue;
+        const ig_op_def *def = ig_op_get(n->op);
+        for (int k = 0; k < n->n_out; k++) {
+            int o = n->out[k];
+            ig_val *ov = &g->vals[o];
+            if (ov->alias_of >= 0 || ov->buf != IG_BUF_NONE) continue;
+            size_t size = ig_align(ig_val_bytes(ov));
+            stats->unplanned_bytes += size;
+            stats->n_values++;
+            planned[o] = true;
+            ov->buf = IG_BUF_ARENA;
+            if (k == 0 && def->inplace && n->n_in > 0) {
+                int r = root_of(g, n->in[0]);
+                if (planned[r] && last[r] == i && ig_align(ig_val_bytes(&g->vals[r])) == size) {
+                    ov->offset = g->vals[r].offset;
+                    planned[r] = false; /* its block now belongs to the output */
+                    continue;
+                }
+            }
+            arena_alloc(&a, size, &ov->offset);
+        }
+        /* release what dies here: inputs read for the last time, outputs never read */
+        for (int k = 0; k < n->n_in + n->n_out; k++) {
+            int v = k < n->n_in ? root_of(g, n->in[k]) : n->out[k - n->n_in];
+            if (!planned[v] || last[v] != i) continue;
+            planned[v] = false;
+            if (!arena_free(&a, g->vals[v].offset, ig_align(ig_val_bytes(&g->vals[v])))) {
+                st = ig_fail(IG_ERR_OUT_OF_MEMORY, "planner: out of memory");
+                goto done;
+            }
+        }
+    }
+    /* views take their root's placement */
+    for (int v = 0; v < nv; v++) {
+        if (g->vals[v].alias_of < 0) continue;
+        int r = root_of(g, v);
+        g->vals[v].buf = g->vals[r].buf;
+        g->vals[v].offset = g->vals[r].offset;
+    }
+    stats->arena_bytes = a.peak;
+done:
+    free(last);
+    free(planned);
+    free(a.free);
+    return st;
+}

@@ -1,0 +1,388 @@
+/* model.c — the model builder (layers → graph nodes), parameters and prediction. */
+#include "nn/model.h"
+#include "ops/ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ig_status ig_model_create(ig_ctx *ctx, const int64_t *input_shape, int ndim, ig_model **out)
+{
+    if (!ctx || !out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_create: NULL %s", ctx ? "out" : "ctx");
+    *out = NULL;
+    int64_t numel;
+    IG_TRY(ig_shape_check("ig_model_create: input shape", input_shape, ndim, &numel));
+    ig_model *m = calloc(1, sizeof *m);
+    if (!m) return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_model_create: out of memory");
+    m->ctx = ctx;
+    m->seed = 42;
+    ig_graph_init(&m->g);
+    ig_shape s = ig_shape_make(ndim, input_shape);
+    m->input = m->output = ig_graph_leaf(&m->g, &s, IG_F32, "input");
+    if (m->input < 0) {
+        free(m);
+        return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_model_create: out of memory");
+    }
+    *out = m;
+    return IG_OK;
+}
+
+void ig_model_destroy(ig_model *m)
+{
+    if (!m) return;
+    ig_program_cache_clear(&m->predict);
+    if (m->param_mem) m->ctx->backend->free(m->ctx->backend, m->param_mem, m->params_bytes);
+    ig_graph_free(&m->g);
+    free(m->params);
+    free(m);
+}
+
+ig_status ig_model_status(const ig_model *m)
+{
+    if (!m) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_status: NULL model");
+    if (m->err) ig_fail(m->err, "%s", m->err_msg);
+    return m->err;
+}
+
+ig_status ig_model_set_seed(ig_model *m, uint64_t seed)
+{
+    if (!m) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_set_seed: NULL model");
+    if (m->param_mem)
+        return ig_fail(IG_ERR_STATE, "ig_model_set_seed: the parameters are already initialised");
+    m->seed = seed;
+    return IG_OK;
+}
+
+/* Builder plumbing: the first error sticks to the model. */
+static ig_value keep_error(ig_model *m, ig_status s)
+{
+    m->err = s;
+    snprintf(m->err_msg, sizeof m->err_msg, "%s", ig_last_error());
+    return IG_NO_VALUE;
+}
+
+static bool usable(ig_model *m, const char *fn, const ig_value *vals, int n_vals)
+{
+    if (!m) {
+        ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL model", fn);
+        return false;
+    }
+    if (m->err) {
+        ig_fail(m->err, "%s", m->err_msg);
+        return false;
+    }
+    if (m->param_mem) {
+        keep_error(m, ig_fail(IG_ERR_STATE, "%s: the model is finalised (trained or run); build it completely first", fn));
+        return false;
+    }
+    for (int i = 0; i < n_vals; i++) {
+        if (vals[i] < 0 || vals[i] >= m->g.n_vals) {
+            keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: value %d is not a value of this model", fn, vals[i]));
+            return false;
+        }
+    }
+    return true;
+}
+
+static void layer_name(ig_model *m, const char *kind, const char *name, char *buf)
+{
+    if (name && *name) snprintf(buf, IG_NAME_LEN, "%s", name);
+    else snprintf(buf, IG_NAME_LEN, "%s%d", kind, m->n_layers);
+    m->n_layers++;
+}
+
+static ig_value add_node(ig_model *m, ig_op op, const int *in, int n_in, const ig_attrs *at, const char *name)
+{
+    int out;
+    ig_status s = ig_graph_node(&m->g, op, in, n_in, at, name, &out);
+    if (s != IG_OK) return keep_error(m, s);
+    m->output = out;
+    return out;
+}
+
+static int add_param(ig_model *m, const char *layer, const char *suffix, int ndim, const int64_t *shape,
+                     int64_t fan_in)
+{
+    char name[IG_NAME_LEN + 16];
+    snprintf(name, sizeof name, "%s.%s", layer, suffix);
+    if (strlen(name) >= IG_NAME_LEN) {
+        keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "parameter name '%s' is longer than %d characters", name,
+                              IG_NAME_LEN - 1));
+        return -1;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) {
+            keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "layer name '%s' is used twice (parameter %s)", layer, name));
+            return -1;
+        }
+    if (m->n_params == m->cap_params) {
+        int nc = m->cap_params ? m->cap_params * 2 : 16;
+        ig_param *np = realloc(m->params, (size_t)nc * sizeof *np);
+        if (!np) {
+            keep_error(m, ig_fail(IG_ERR_OUT_OF_MEMORY, "out of memory"));
+            return -1;
+        }
+        m->params = np;
+        m->cap_params = nc;
+    }
+    ig_shape s = ig_shape_make(ndim, shape);
+    int v = ig_graph_leaf(&m->g, &s, IG_F32, name);
+    if (v < 0) {
+        keep_error(m, ig_fail(IG_ERR_OUT_OF_MEMORY, "out of memory"));
+        return -1;
+    }
+    m->g.vals[v].buf = IG_BUF_PARAMS;
+    m->g.vals[v].offset = m->params_bytes;
+    m->params_bytes += ig_align(ig_val_bytes(&m->g.vals[v]));
+    ig_param *p = &m->params[m->n_params++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->val = v;
+    p->fan_in = fan_in;
+    return v;
+}
+
+ig_value ig_model_input(ig_model *m) { return m ? m->input : IG_NO_VALUE; }
+
+ig_status ig_model_set_output(ig_model *m, ig_value v)
+{
+    if (!usable(m, "ig_model_set_output", &v, 1)) return m && m->err ? m->err : IG_ERR_INVALID_ARGUMENT;
+    m->output = v;
+    return IG_OK;
+}
+
+ig_value ig_dense(ig_model *m, ig_value x, int64_t units, bool bias, const char *name)
+{
+    if (!usable(m, "ig_dense", &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, "dense", name, ln);
+    const ig_shape *xs = &m->g.vals[x].shape;
+    if (units < 1) return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "dense '%s': units is %lld (must be >= 1)", ln, (long long)units));
+    if (xs->ndim != 2) {
+        char buf[64];
+        return keep_error(m, ig_fail(IG_ERR_SHAPE, "dense '%s': input has shape %s; dense needs [batch, features] (flatten first)",
+                                     ln, ig_shape_str(xs, buf, sizeof buf)));
+    }
+    int64_t in = xs->d[1];
+    int w = add_param(m, ln, "weight", 2, (int64_t[]){units, in}, in);
+    int b = bias ? add_param(m, ln, "bias", 1, &units, in) : 0;
+    if (w < 0 || b < 0) return IG_NO_VALUE;
+    ig_attrs at = {.i = {bias, IG_ACT_NONE}};
+    return add_node(m, IG_OP_DENSE, (int[]){x, w, b}, bias ? 3 : 2, &at, ln);
+}
+
+static ig_value unary(ig_model *m, ig_op op, const char *kind, ig_value x, const char *name)
+{
+    if (!usable(m, kind, &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, kind, name, ln);
+    return add_node(m, op, &x, 1, NULL, ln);
+}
+
+ig_value ig_relu(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_RELU, "relu", x, name); }
+ig_value ig_tanh(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_TANH, "tanh", x, name); }
+
+ig_value ig_flatten(ig_model *m, ig_value x, const char *name)
+{
+    if (!usable(m, "ig_flatten", &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, "flatten", name, ln);
+    const ig_shape *xs = &m->g.vals[x].shape;
+    int64_t rest = 1;
+    for (int i = 1; i < xs->ndim; i++) rest *= xs->d[i];
+    ig_attrs at = {.shape = ig_shape_make(1, &rest)};
+    return add_node(m, IG_OP_RESHAPE, &x, 1, &at, ln);
+}
+
+ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name)
+{
+    if (!usable(m, "ig_add", (ig_value[]){a, b}, 2)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, "add", name, ln);
+    return add_node(m, IG_OP_ADD, (int[]){a, b}, 2, NULL, ln);
+}
+
+int ig_model_value_shape(const ig_model *m, ig_value v, int64_t *shape)
+{
+    if (!m || !shape || v < 0 || v >= m->g.n_vals) return -1;
+    const ig_shape *s = &m->g.vals[v].shape;
+    memcpy(shape, s->d, (size_t)s->ndim * sizeof *shape);
+    return s->ndim;
+}
+
+/* ---- parameters */
+
+ig_status ig_model_finalize(ig_model *m)
+{
+    if (m->param_mem) return IG_OK;
+    IG_TRY(ig_model_status(m));
+    if (m->output == m->input) return ig_fail(IG_ERR_STATE, "model: it has no layers");
+    ig_backend *be = m->ctx->backend;
+    float *host = calloc(1, m->params_bytes ? m->params_bytes : 1);
+    if (!host) return ig_fail(IG_ERR_OUT_OF_MEMORY, "model: out of memory initialising parameters");
+    /* PyTorch's Linear default: uniform in ±1/sqrt(fan_in) for weight and bias alike */
+    for (int i = 0; i < m->n_params; i++) {
+        const ig_val *v = &m->g.vals[m->params[i].val];
+        float bound = 1.0f / sqrtf((float)m->params[i].fan_in);
+        float *dst = host + v->offset / sizeof(float);
+        size_t n = ig_shape_numel(&v->shape);
+        for (size_t j = 0; j < n; j++)
+            dst[j] = (2.0f * ig_rng_uniform(m->seed, v->offset / sizeof(float) + j) - 1.0f) * bound;
+    }
+    m->param_mem = be->alloc(be, m->params_bytes);
+    ig_status st = m->param_mem ? be->upload(be, m->param_mem, host, m->params_bytes)
+                                : ig_fail(IG_ERR_OUT_OF_MEMORY, "model: cannot allocate %zu bytes of parameters", m->params_bytes);
+    free(host);
+    return st;
+}
+
+static ig_status param_access(ig_model *m, int i, int64_t count, const void *buf, const char *fn, const ig_val **v)
+{
+    if (!m || !buf) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL %s", fn, m ? "buffer" : "model");
+    if (i < 0 || i >= m->n_params)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: parameter %d out of range (the model has %d)", fn, i, m->n_params);
+    IG_TRY(ig_model_finalize(m));
+    *v = &m->g.vals[m->params[i].val];
+    if (count != (int64_t)ig_shape_numel(&(*v)->shape))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: %s has %zu elements, %lld given", fn, m->params[i].name,
+                       ig_shape_numel(&(*v)->shape), (long long)count);
+    return IG_OK;
+}
+
+ig_status ig_model_param_get(ig_model *m, int i, float *dst, int64_t count)
+{
+    const ig_val *v = NULL;
+    IG_TRY(param_access(m, i, count, dst, "ig_model_param_get", &v));
+    ig_backend *be = m->ctx->backend;
+    return be->download(be, dst, (char *)m->param_mem + v->offset, ig_val_bytes(v));
+}
+
+ig_status ig_model_param_set(ig_model *m, int i, const float *src, int64_t count)
+{
+    const ig_val *v = NULL;
+    IG_TRY(param_access(m, i, count, src, "ig_model_param_set", &v));
+    ig_backend *be = m->ctx->backend;
+    return be->upload(be, (char *)m->param_mem + v->offset, src, ig_val_bytes(v));
+}
+
+int ig_model_param_count(ig_model *m) { return m ? m->n_params : 0; }
+
+const char *ig_model_param_name(ig_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_params) ? m->params[i].name : NULL;
+}
+
+int ig_model_param_index(ig_model *m, const char *name)
+{
+    for (int i = 0; m && name && i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) return i;
+    return -1;
+}
+
+int ig_model_param_shape(ig_model *m, int i, int64_t *shape)
+{
+    if (!m || i < 0 || i >= m->n_params) return -1;
+    return ig_model_value_shape(m, m->params[i].val, shape);
+}
+
+int64_t ig_model_num_params(ig_model *m)
+{
+    int64_t n = 0;
+    for (int i = 0; m && i < m->n_params; i++) n += (int64_t)ig_shape_numel(&m->g.vals[m->params[i].val].shape);
+    return n;
+}
+
+/* ---- compiling and predicting */
+
+ig_status ig_model_instantiate(const ig_model *m, int64_t batch, ig_graph *out)
+{
+    IG_TRY(ig_graph_copy(out, &m->g));
+    out->vals[m->input].shape.d[0] = batch;
+    ig_status st = ig_graph_reinfer(out);
+    if (st != IG_OK) ig_graph_free(out);
+    return st;
+}
+
+ig_status ig_model_check_input(const ig_model *m, const ig_tensor *x, const char *what, int64_t *batch)
+{
+    if (!x) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL input tensor", what);
+    const ig_shape *s = &m->g.vals[m->input].shape;
+    bool ok = x->dtype == IG_F32 && x->ndim == s->ndim;
+    for (int i = 1; ok && i < s->ndim; i++) ok = x->shape[i] == s->d[i];
+    if (!ok) {
+        char a[64], b[64];
+        ig_shape xs = ig_shape_make(x->ndim, x->shape), want = *s;
+        want.d[0] = x->shape[0];
+        return ig_fail(IG_ERR_SHAPE, "%s: input is %s %s; the model takes f32 %s (any batch size)", what,
+                       ig_dtype_name(x->dtype), ig_shape_str(&xs, a, sizeof a), ig_shape_str(&want, b, sizeof b));
+    }
+    *batch = x->shape[0];
+    return IG_OK;
+}
+
+ig_program *ig_program_cache_find(const ig_program_cache *c, int64_t batch)
+{
+    for (int i = 0; i < IG_PROGRAM_CACHE; i++)
+        if (c->prog[i] && c->batch[i] == batch) return c->prog[i];
+    return NULL;
+}
+
+void ig_program_cache_put(ig_program_cache *c, int64_t batch, ig_program *p)
+{
+    ig_program_destroy(c->prog[c->next]);
+    c->prog[c->next] = p;
+    c->batch[c->next] = batch;
+    c->next = (c->next + 1) % IG_PROGRAM_CACHE;
+}
+
+void ig_program_cache_clear(ig_program_cache *c)
+{
+    for (int i = 0; i < IG_PROGRAM_CACHE; i++) ig_program_destroy(c->prog[i]);
+    memset(c, 0, sizeof *c);
+}
+
+static ig_status build_predict(ig_model *m, int64_t batch, ig_program **out)
+{
+    ig_graph g;
+    IG_TRY(ig_model_instantiate(m, batch, &g));
+    int y;
+    ig_status st = ig_graph_materialize(&g, m->output, &y);
+    if (st == IG_OK) {
+        g.vals[m->input].buf = IG_BUF_IO;
+        g.vals[y].buf = IG_BUF_IO;
+        st = ig_fuse_activations(&g, &y, 1);
+    }
+    if (st != IG_OK) {
+        ig_graph_free(&g);
+        return st;
+    }
+    IG_TRY(ig_program_create(m->ctx, &g, out));
+    (*out)->outputs[0] = y;
+    return IG_OK;
+}
+
+ig_status ig_predict(ig_model *m, const ig_tensor *x, ig_tensor **out)
+{
+    if (!m || !out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_predict: NULL %s", m ? "out" : "model");
+    *out = NULL;
+    int64_t batch;
+    IG_TRY(ig_model_check_input(m, x, "ig_predict", &batch));
+    IG_TRY(ig_model_finalize(m));
+    ig_program *p = ig_program_cache_find(&m->predict, batch);
+    if (!p) {
+        IG_TRY(build_predict(m, batch, &p));
+        ig_program_cache_put(&m->predict, batch, p);
+    }
+    IG_TRY(ig_program_write(p, m->input, x->data, x->nbytes));
+    IG_TRY(ig_program_run(p, m->param_mem, NULL, NULL));
+    const ig_val *yv = &p->g.vals[p->outputs[0]];
+    ig_tensor *y;
+    IG_TRY(ig_tensor_create(m->ctx, IG_F32, yv->shape.d, yv->shape.ndim, &y));
+    ig_status st = ig_program_read(p, p->outputs[0], y->data, y->nbytes);
+    if (st != IG_OK) {
+        ig_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return IG_OK;
+}

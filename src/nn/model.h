@@ -1,0 +1,48 @@
+/* model.h — the model's internals, shared with the trainer and internal tools. */
+#ifndef IG_MODEL_H
+#define IG_MODEL_H
+
+#include "backend/backend.h"
+
+typedef struct ig_param {
+    char name[IG_NAME_LEN];
+    int val;         /* the leaf value in the model's graph */
+    int64_t fan_in;  /* for the initialiser's bound */
+} ig_param;
+
+#define IG_PROGRAM_CACHE 4
+
+/* Programs compiled per batch size; the least recently built is replaced when full. */
+typedef struct ig_program_cache {
+    int64_t batch[IG_PROGRAM_CACHE];
+    ig_program *prog[IG_PROGRAM_CACHE];
+    int next;
+} ig_program_cache;
+
+struct ig_model {
+    ig_ctx *ctx;
+    ig_graph g; /* forward graph at the nominal batch size */
+    int input, output;
+    ig_status err;
+    char err_msg[512];
+    ig_param *params;
+    int n_params, cap_params;
+    size_t params_bytes; /* the flat PARAMS buffer, each parameter 256-byte aligned */
+    int n_layers;
+    uint64_t seed;
+    void *param_mem; /* backend memory, allocated when the model is finalised */
+    ig_program_cache predict;
+};
+
+/* Allocates and initialises the parameters (once); later calls do nothing. */
+ig_status ig_model_finalize(ig_model *m);
+/* A copy of the forward graph for batch size `batch`, shapes re-inferred. */
+ig_status ig_model_instantiate(const ig_model *m, int64_t batch, ig_graph *out);
+/* Checks that x fits the model's input for some batch size; returns it. */
+ig_status ig_model_check_input(const ig_model *m, const ig_tensor *x, const char *what, int64_t *batch);
+
+ig_program *ig_program_cache_find(const ig_program_cache *c, int64_t batch);
+void ig_program_cache_put(ig_program_cache *c, int64_t batch, ig_program *p);
+void ig_program_cache_clear(ig_program_cache *c);
+
+#endif /* IG_MODEL_H */

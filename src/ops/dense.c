@@ -1,0 +1,113 @@
+/* dense.c — dense layers and the matrix ops of their gradients.
+ *   DENSE     (x [n,k], w [m,k], b [m]?) -> act(x·wᵀ + b) [n,m]; attrs.i[1] = ig_act
+ *   MATMUL    (a, b) -> op(a)·op(b); attrs.i[0], i[1] = transpose a, b
+ *   BIAS_GRAD (dz [n,m]) -> column sums [m] */
+#include "ops/ops.h"
+
+static ig_status dense_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
+{
+    const ig_val *x = ig_in(g, n, 0), *w = ig_in(g, n, 1);
+    char a[64], b[64];
+    if (x->shape.ndim != 2)
+        return ig_fail(IG_ERR_SHAPE, "dense '%s': input has shape %s; dense needs [batch, features] (flatten first)",
+                       n->name, ig_shape_str(&x->shape, a, sizeof a));
+    if (w->shape.ndim != 2 || w->shape.d[1] != x->shape.d[1])
+        return ig_fail(IG_ERR_SHAPE, "dense '%s': input %s does not fit weight %s (want [units, %lld])", n->name,
+                       ig_shape_str(&x->shape, a, sizeof a), ig_shape_str(&w->shape, b, sizeof b),
+                       (long long)x->shape.d[1]);
+    if (n->n_in == 3) {
+        const ig_val *bias = ig_in(g, n, 2);
+        if (bias->shape.ndim != 1 || bias->shape.d[0] != w->shape.d[0])
+            return ig_fail(IG_ERR_SHAPE, "dense '%s': bias %s does not fit weight %s", n->name,
+                           ig_shape_str(&bias->shape, a, sizeof a), ig_shape_str(&w->shape, b, sizeof b));
+    }
+    s[0] = ig_shape_make(2, (int64_t[]){x->shape.d[0], w->shape.d[0]});
+    t[0] = IG_F32;
+    return IG_OK;
+}
+
+static ig_status dense_vjp(ig_ad *ad, const ig_node *n, const int *dout)
+{
+    ig_graph *g = ig_ad_graph(ad);
+    int dz = dout[0];
+    if (n->attrs.i[1] != IG_ACT_NONE) {
+        ig_attrs at = {.i = {n->attrs.i[1]}};
+        IG_TRY(ig_emit(g, IG_OP_ACT_GRAD, (int[]){dout[0], n->out[0]}, 2, &at, "dact", &dz));
+    }
+    if (ig_ad_needs(ad, n->in[0])) {
+        int dx;
+        IG_TRY(ig_emit(g, IG_OP_MATMUL, (int[]){dz, n->in[1]}, 2, NULL, "dx", &dx));
+        IG_TRY(ig_ad_accum(ad, n->in[0], dx));
+    }
+    if (ig_ad_needs(ad, n->in[1])) {
+        int dw;
+        ig_attrs at = {.i = {1, 0}};
+        IG_TRY(ig_emit(g, IG_OP_MATMUL, (int[]){dz, n->in[0]}, 2, &at, "dw", &dw));
+        IG_TRY(ig_ad_accum(ad, n->in[1], dw));
+    }
+    if (n->n_in == 3 && ig_ad_needs(ad, n->in[2])) {
+        int db;
+        IG_TRY(ig_emit(g, IG_OP_BIAS_GRAD, &dz, 1, NULL, "db", &db));
+        IG_TRY(ig_ad_accum(ad, n->in[2], db));
+    }
+    return IG_OK;
+}
+
+static double dense_flops(const ig_graph *g, const ig_node *n)
+{
+    const ig_shape *x = &ig_in(g, n, 0)->shape, *w = &ig_in(g, n, 1)->shape;
+    return 2.0 * (double)x->d[0] * (double)w->d[0] * (double)x->d[1];
+}
+
+const ig_op_def ig_op_dense_def = {"dense", 2, 3, 1, dense_infer, dense_vjp, dense_flops, false, false};
+
+static void matmul_dims(const ig_graph *g, const ig_node *n, int64_t *m, int64_t *k1, int64_t *k2, int64_t *nn)
+{
+    const ig_shape *a = &ig_in(g, n, 0)->shape, *b = &ig_in(g, n, 1)->shape;
+    *m = n->attrs.i[0] ? a->d[1] : a->d[0];
+    *k1 = n->attrs.i[0] ? a->d[0] : a->d[1];
+    *k2 = n->attrs.i[1] ? b->d[1] : b->d[0];
+    *nn = n->attrs.i[1] ? b->d[0] : b->d[1];
+}
+
+static ig_status matmul_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
+{
+    const ig_shape *a = &ig_in(g, n, 0)->shape, *b = &ig_in(g, n, 1)->shape;
+    char x[64], y[64];
+    if (a->ndim != 2 || b->ndim != 2)
+        return ig_fail(IG_ERR_SHAPE, "matmul '%s': operands %s and %s must be 2-D", n->name,
+                       ig_shape_str(a, x, sizeof x), ig_shape_str(b, y, sizeof y));
+    int64_t m, k1, k2, nn;
+    matmul_dims(g, n, &m, &k1, &k2, &nn);
+    if (k1 != k2)
+        return ig_fail(IG_ERR_SHAPE, "matmul '%s': inner dimensions of %s and %s differ", n->name,
+                       ig_shape_str(a, x, sizeof x), ig_shape_str(b, y, sizeof y));
+    s[0] = ig_shape_make(2, (int64_t[]){m, nn});
+    t[0] = IG_F32;
+    return IG_OK;
+}
+
+static double matmul_flops(const ig_graph *g, const ig_node *n)
+{
+    int64_t m, k1, k2, nn;
+    matmul_dims(g, n, &m, &k1, &k2, &nn);
+    return 2.0 * (double)m * (double)k1 * (double)nn;
+}
+
+const ig_op_def ig_op_matmul_def = {"matmul", 2, 2, 1, matmul_infer, NULL, matmul_flops, false, false};
+
+static ig_status bias_grad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
+{
+    const ig_shape *a = &ig_in(g, n, 0)->shape;
+    if (a->ndim != 2) return ig_fail(IG_ERR_SHAPE, "bias_grad '%s': input must be 2-D", n->name);
+    s[0] = ig_shape_make(1, &a->d[1]);
+    t[0] = IG_F32;
+    return IG_OK;
+}
+
+static double bias_grad_flops(const ig_graph *g, const ig_node *n)
+{
+    return (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
+}
+
+const ig_op_def ig_op_bias_grad_def = {"bias_grad", 1, 1, 1, bias_grad_infer, NULL, bias_grad_flops, false, false};

@@ -1,0 +1,31 @@
+/* op_table.c — the table of every op, indexed by ig_op. */
+#include "ops/ops.h"
+
+static const ig_op_def *const table[IG_OP_COUNT] = {
+    [IG_OP_DENSE] = &ig_op_dense_def,
+    [IG_OP_MATMUL] = &ig_op_matmul_def,
+    [IG_OP_BIAS_GRAD] = &ig_op_bias_grad_def,
+    [IG_OP_RELU] = &ig_op_relu_def,
+    [IG_OP_TANH] = &ig_op_tanh_def,
+    [IG_OP_ACT_GRAD] = &ig_op_act_grad_def,
+    [IG_OP_RESHAPE] = &ig_op_reshape_def,
+    [IG_OP_ADD] = &ig_op_add_def,
+    [IG_OP_SCALE] = &ig_op_scale_def,
+    [IG_OP_COPY] = &ig_op_copy_def,
+    [IG_OP_SPARSE_CE] = &ig_op_sparse_ce_def,
+    [IG_OP_MSE] = &ig_op_mse_def,
+    [IG_OP_ACCURACY] = &ig_op_accuracy_def,
+    [IG_OP_SGD] = &ig_op_sgd_def,
+    [IG_OP_ADAM] = &ig_op_adam_def,
+};
+
+const ig_op_def *ig_op_get(ig_op op)
+{
+    return (op > IG_OP_NOP && op < IG_OP_COUNT) ? table[op] : NULL;
+}
+
+ig_status ig_emit(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *attrs,
+                  const char *name, int *out)
+{
+    return ig_graph_node(g, op, in, n_in, attrs, name, out);
+}

@@ -1,0 +1,63 @@
+/* ops.h — the op table. Everything the graph layer knows about an op sits in its entry:
+ * arity, shape inference, the VJP rule (backward as new nodes), whether its output may
+ * reuse its first input's memory, and a FLOP estimate. Kernels live in the backends. */
+#ifndef IG_OPS_H
+#define IG_OPS_H
+
+#include "graph/graph.h"
+
+/* State handed to VJP rules while the backward graph is built. */
+typedef struct ig_ad ig_ad;
+
+/* The unit gradient seed (d loss / d loss = 1) where a value id is expected. */
+#define IG_GRAD_UNIT (-2)
+
+/* Whether value v needs a gradient (it lies on a path from a wrt value to a root). */
+bool ig_ad_needs(const ig_ad *ad, int v);
+/* Adds gradient g to the gradient accumulated for value v (emits an ADD when v already
+ * has one). */
+ig_status ig_ad_accum(ig_ad *ad, int v, int g);
+ig_graph *ig_ad_graph(ig_ad *ad);
+
+typedef struct ig_op_def {
+    const char *name;
+    int n_in_min, n_in_max, n_out;
+    /* Fills the output shapes/dtypes from the inputs and attributes, or fails with a message. */
+    ig_status (*infer)(const ig_graph *g, const ig_node *n, ig_shape *shapes, ig_dtype *dtypes);
+    /* Emits the gradients of the inputs given dout[k] (the gradient of output k, -1 if none,
+     * IG_GRAD_UNIT for a scalar loss). NULL for ops that are not differentiable. */
+    ig_status (*vjp)(ig_ad *ad, const ig_node *n, const int *dout);
+    /* Floating-point operations of one run (for summaries and benchmarks). */
+    double (*flops)(const ig_graph *g, const ig_node *n);
+    bool inplace; /* output 0 may take input 0's memory when input 0 dies here */
+    bool view;    /* output 0 is input 0's memory with another shape */
+} ig_op_def;
+
+const ig_op_def *ig_op_get(ig_op op);
+
+/* Per-family definitions, gathered by op_table.c. */
+extern const ig_op_def ig_op_dense_def, ig_op_matmul_def, ig_op_bias_grad_def;
+extern const ig_op_def ig_op_relu_def, ig_op_tanh_def, ig_op_act_grad_def;
+extern const ig_op_def ig_op_reshape_def, ig_op_add_def, ig_op_scale_def, ig_op_copy_def;
+extern const ig_op_def ig_op_sparse_ce_def, ig_op_mse_def, ig_op_accuracy_def;
+extern const ig_op_def ig_op_sgd_def, ig_op_adam_def;
+
+/* Helpers for op definitions. */
+ig_status ig_emit(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *attrs,
+                  const char *name, int *out);
+static inline const ig_val *ig_in(const ig_graph *g, const ig_node *n, int k)
+{
+    return &g->vals[n->in[k]];
+}
+
+/* Optimizer hyperparameters and counters as the step program reads them from STATE memory
+ * (offset 0): changing the learning rate writes here and never recompiles. */
+typedef struct ig_opt_hyper {
+    float lr, beta1, beta2, eps, weight_decay, momentum, dampening;
+    int32_t nesterov;
+    int32_t decoupled; /* AdamW: weight decay applied to the weights, not the gradient */
+    int32_t pad_;
+    int64_t step; /* steps taken; the optimizer kernel increments it */
+} ig_opt_hyper;
+
+#endif /* IG_OPS_H */

@@ -1,0 +1,25 @@
+/* optim.c — optimizer updates as graph ops. Each updates every parameter in one run over
+ * the flat parameter buffer (one launch), reading hyperparameters and the step counter
+ * from an ig_opt_hyper in memory, so a new learning rate never changes the program.
+ *   SGD  (params [p], grads [p], momentum [p], hyper) -> nothing (updates in place)
+ *   ADAM (params [p], grads [p], m [p], v [p], hyper) -> nothing; AdamW when hyper.decoupled */
+#include "ops/ops.h"
+
+static ig_status flat_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
+{
+    size_t p = ig_shape_numel(&ig_in(g, n, 0)->shape);
+    for (int k = 1; k < n->n_in - 1; k++)
+        if (ig_shape_numel(&ig_in(g, n, k)->shape) != p)
+            return ig_fail(IG_ERR_INTERNAL, "%s: state %d does not match the parameters", n->name, k);
+    if (ig_val_bytes(ig_in(g, n, n->n_in - 1)) < sizeof(ig_opt_hyper))
+        return ig_fail(IG_ERR_INTERNAL, "%s: hyperparameter block too small", n->name);
+    return IG_OK;
+}
+
+static double flat_flops(const ig_graph *g, const ig_node *n)
+{
+    return 10.0 * (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
+}
+
+const ig_op_def ig_op_sgd_def = {"sgd", 4, 4, 0, flat_infer, NULL, flat_flops, false, false};
+const ig_op_def ig_op_adam_def = {"adam", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
