@@ -87,16 +87,19 @@ int main(int argc, char **argv)
     double t0 = now(), test_loss = 0, test_acc = 0;
     for (int e = 1; e <= epochs; e++) {
         ig_tensor *x, *y;
-        double sum = 0;
-        int64_t n = 0;
+        int64_t first = ig_trainer_step_count(t);
         for (;;) {
             CHECK(ig_loader_next(train_ld, &x, &y));
             if (!x) break;
-            float loss;
-            CHECK(ig_train_batch(t, x, y, &loss));
-            sum += (double)loss * ig_tensor_dim(x, 0);
-            n += ig_tensor_dim(x, 0);
+            CHECK(ig_train_batch(t, x, y, NULL)); /* queued: no wait for the device */
         }
+        /* the epoch's losses stayed on the device; read them once */
+        int64_t steps = ig_trainer_step_count(t) - first;
+        float losses[IG_LOSS_HISTORY];
+        double sum = 0;
+        int64_t n = steps < IG_LOSS_HISTORY ? steps : IG_LOSS_HISTORY;
+        CHECK(ig_trainer_losses(t, first + steps - n, n, losses));
+        for (int64_t i = 0; i < n; i++) sum += losses[i];
         CHECK(evaluate(t, test_ld, &test_loss, &test_acc));
         printf("epoch %2d  train loss %.4f  test loss %.4f  test accuracy %.4f  (%.1f s)\n", e, sum / n,
                test_loss, test_acc, now() - t0);

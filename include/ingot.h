@@ -256,8 +256,22 @@ void ig_trainer_destroy(ig_trainer *t);
 /* One training step on a batch: forward, loss, backward and optimizer update, as one run
  * of the compiled step program. x: f32 of the model's input shape with any batch size n ≥ 1;
  * y: i32 [n] class ids in [0, classes) for cross-entropy, f32 of the output's shape for MSE.
- * `loss` may be NULL; if given, it receives the batch's mean loss before the update. */
+ * The batch is validated (shapes, label range) and copied before the call returns, so x
+ * and y may be reused at once.
+ *
+ * When it returns: with `loss` NULL, as soon as the step is queued — on CUDA the step may
+ * still be running, and consecutive steps run back to back with no host-device
+ * synchronisation. With `loss` given, after the step completed, with its mean loss (before
+ * the update) in *loss: that costs a synchronisation. The losses of the last
+ * IG_LOSS_HISTORY steps stay on the device; ig_trainer_losses reads them when wanted. */
 ig_status ig_train_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, float *loss);
+
+#define IG_LOSS_HISTORY 1024
+
+/* The mean losses of steps first .. first+count-1 (step numbers count from 0, as
+ * ig_trainer_step_count does), all among the last IG_LOSS_HISTORY steps. Waits for those
+ * steps to complete. */
+ig_status ig_trainer_losses(ig_trainer *t, int64_t first, int64_t count, float *out);
 
 typedef struct ig_eval_result {
     float loss;      /* mean loss over the batch */

@@ -6,6 +6,7 @@
 #include "graph/graph.h"
 
 typedef struct ig_backend ig_backend;
+typedef struct ig_program ig_program;
 
 struct ig_backend {
     const char *name;
@@ -14,29 +15,40 @@ struct ig_backend {
     /* Zero-filled backend memory, 256-byte aligned; NULL when out of memory. */
     void *(*alloc)(ig_backend *be, size_t bytes);
     void (*free)(ig_backend *be, void *p, size_t bytes);
-    /* Host <-> backend copies; complete when they return. */
+    /* Host -> backend copy, ordered before every later run; `src` may be reused as soon as
+     * it returns (the backend stages it if the copy completes later). */
     ig_status (*upload)(ig_backend *be, void *dst, const void *src, size_t bytes);
+    /* Backend -> host copy; waits for the runs queued before it. */
     ig_status (*download)(ig_backend *be, void *dst, const void *src, size_t bytes);
     /* Whether the backend has a kernel for the node (checked when a program is built). */
     bool (*supports)(ig_backend *be, const ig_node *n);
-    /* Runs the nodes of g in order; bases[b] is the start of buffer b. */
-    ig_status (*run)(ig_backend *be, const ig_graph *g, void *const *bases);
+    /* Queues one run of the program's nodes in order; bases[b] is the start of buffer b.
+     * May return before the run completes (download waits for it). */
+    ig_status (*run)(ig_backend *be, ig_program *p, void *const *bases);
+    /* Releases what the backend attached to a program (p->be_state). (optional) */
+    void (*program_release)(ig_backend *be, ig_program *p);
     void (*destroy)(ig_backend *be);
     void *impl;
 };
 
 ig_status ig_backend_cpu_create(ig_ctx *ctx, ig_backend **out);
+#ifdef IG_HAVE_CUDA
+ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out);
+/* Whether a CUDA device is present (and the driver answers). */
+bool ig_cuda_available(void);
+#endif
 
 /* A compiled program: a graph whose every value has a fixed place, an arena sized by the
  * planner, and an IO block for its inputs and outputs. Immutable once built. */
-typedef struct ig_program {
+struct ig_program {
     ig_ctx *ctx;
     ig_graph g;
     void *arena, *io;
     size_t arena_bytes, io_bytes;
     ig_plan_stats plan;
     int inputs[4], outputs[4]; /* IO value ids, as the builder of the program set them */
-} ig_program;
+    void *be_state;            /* the backend's own (e.g. a captured CUDA graph) */
+};
 
 /* Takes ownership of g. Values the caller marked IG_BUF_IO get offsets in the IO block;
  * values in PARAMS, GRADS and STATE keep the offsets the caller gave them; the rest is

@@ -63,6 +63,7 @@ void ig_program_destroy(ig_program *p)
 {
     if (!p) return;
     ig_backend *be = p->ctx->backend;
+    if (be->program_release) be->program_release(be, p);
     if (p->arena) be->free(be, p->arena, p->arena_bytes);
     if (p->io) be->free(be, p->io, p->io_bytes);
     ig_graph_free(&p->g);
@@ -78,7 +79,7 @@ ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state)
     bases[IG_BUF_GRADS] = grads;
     bases[IG_BUF_STATE] = state;
     ig_backend *be = p->ctx->backend;
-    return be->run(be, &p->g, bases);
+    return be->run(be, p, bases);
 }
 
 static ig_status io_check(ig_program *p, int v, size_t bytes, const char *what)

@@ -29,9 +29,21 @@ static ig_status resolve_device(ig_device asked, ig_device *out)
     }
     switch (asked) {
     case IG_DEVICE_AUTO:
+#ifdef IG_HAVE_CUDA
+        *out = ig_cuda_available() ? IG_DEVICE_CUDA : IG_DEVICE_CPU;
+#else
+        *out = IG_DEVICE_CPU;
+#endif
+        return IG_OK;
     case IG_DEVICE_CPU: *out = IG_DEVICE_CPU; return IG_OK;
     case IG_DEVICE_CUDA:
-        return ig_fail(IG_ERR_UNSUPPORTED, "ig_ctx_create: this build of ingot has no CUDA backend");
+#ifdef IG_HAVE_CUDA
+        *out = IG_DEVICE_CUDA;
+        return IG_OK;
+#else
+        return ig_fail(IG_ERR_UNSUPPORTED, "ig_ctx_create: this build of ingot has no CUDA backend "
+                                           "(build where nvcc is found, or with -DINGOT_CUDA=ON)");
+#endif
     }
     return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_ctx_create: unknown device %d", (int)asked);
 }
@@ -40,14 +52,19 @@ ig_status ig_ctx_create(ig_device device, ig_ctx **out)
 {
     if (!out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_ctx_create: NULL out");
     *out = NULL;
-    ig_device dev;
+    ig_device dev = IG_DEVICE_CPU;
     IG_TRY(resolve_device(device, &dev));
     ig_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_ctx_create: out of memory");
     ctx->device = dev;
     pthread_mutex_init(&ctx->pool.lock, NULL);
     pthread_mutex_init(&ctx->stats_lock, NULL);
-    ig_status st = ig_backend_cpu_create(ctx, &ctx->backend);
+    ig_status st;
+#ifdef IG_HAVE_CUDA
+    if (dev == IG_DEVICE_CUDA) st = ig_backend_cuda_create(ctx, &ctx->backend);
+    else
+#endif
+        st = ig_backend_cpu_create(ctx, &ctx->backend);
     if (st != IG_OK) {
         ig_ctx_destroy(ctx);
         return st;

@@ -62,6 +62,7 @@ typedef enum ig_op {
     IG_OP_ACCURACY,
     IG_OP_SGD,
     IG_OP_ADAM,
+    IG_OP_RECORD_LOSS,
     IG_OP_COUNT
 } ig_op;
 

@@ -21,6 +21,9 @@ static ig_status labels_check(const ig_graph *g, const ig_node *n, const char *w
 static ig_status fused_loss_vjp(ig_ad *ad, const ig_node *n, const int *dout)
 {
     if (dout[0] == -1) return IG_OK;
+    /* the loss depends on its target too: leaving it without a gradient would be silently wrong */
+    if (ig_ad_needs(ad, n->in[1]))
+        return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': no gradient for the target", ig_op_get(n->op)->name, n->name);
     if (dout[0] == IG_GRAD_UNIT) return ig_ad_accum(ad, n->in[0], n->out[1]);
     int d;
     IG_TRY(ig_emit(ig_ad_graph(ad), IG_OP_SCALE, (int[]){n->out[1], dout[0]}, 2, NULL, "dloss", &d));

@@ -40,7 +40,7 @@ extern const ig_op_def ig_op_dense_def, ig_op_matmul_def, ig_op_bias_grad_def;
 extern const ig_op_def ig_op_relu_def, ig_op_tanh_def, ig_op_act_grad_def;
 extern const ig_op_def ig_op_reshape_def, ig_op_add_def, ig_op_scale_def, ig_op_copy_def;
 extern const ig_op_def ig_op_sparse_ce_def, ig_op_mse_def, ig_op_accuracy_def;
-extern const ig_op_def ig_op_sgd_def, ig_op_adam_def;
+extern const ig_op_def ig_op_sgd_def, ig_op_adam_def, ig_op_record_loss_def;
 
 /* Helpers for op definitions. */
 ig_status ig_emit(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *attrs,
@@ -50,14 +50,6 @@ static inline const ig_val *ig_in(const ig_graph *g, const ig_node *n, int k)
     return &g->vals[n->in[k]];
 }
 
-/* Optimizer hyperparameters and counters as the step program reads them from STATE memory
- * (offset 0): changing the learning rate writes here and never recompiles. */
-typedef struct ig_opt_hyper {
-    float lr, beta1, beta2, eps, weight_decay, momentum, dampening;
-    int32_t nesterov;
-    int32_t decoupled; /* AdamW: weight decay applied to the weights, not the gradient */
-    int32_t pad_;
-    int64_t step; /* steps taken; the optimizer kernel increments it */
-} ig_opt_hyper;
+#include "ops/opt_hyper.h"
 
 #endif /* IG_OPS_H */

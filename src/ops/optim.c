@@ -2,7 +2,8 @@
  * the flat parameter buffer (one launch), reading hyperparameters and the step counter
  * from an ig_opt_hyper in memory, so a new learning rate never changes the program.
  *   SGD  (params [p], grads [p], momentum [p], hyper) -> nothing (updates in place)
- *   ADAM (params [p], grads [p], m [p], v [p], hyper) -> nothing; AdamW when hyper.decoupled */
+ *   ADAM (params [p], grads [p], m [p], v [p], hyper) -> nothing; AdamW when hyper.decoupled
+ *   RECORD_LOSS, below: keeps the step's loss in the loss ring */
 #include "ops/ops.h"
 
 static ig_status flat_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
@@ -21,5 +22,17 @@ static double flat_flops(const ig_graph *g, const ig_node *n)
     return 10.0 * (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
 }
 
+static ig_status record_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
+{
+    if (ig_shape_numel(&ig_in(g, n, 0)->shape) != 1 || ig_shape_numel(&ig_in(g, n, 2)->shape) != IG_LOSS_RING)
+        return ig_fail(IG_ERR_INTERNAL, "%s: expects a scalar loss and a ring of %d", n->name, IG_LOSS_RING);
+    return IG_OK;
+}
+
+static double no_flops(const ig_graph *g, const ig_node *n) { return 0; }
+
 const ig_op_def ig_op_sgd_def = {"sgd", 4, 4, 0, flat_infer, NULL, flat_flops, false, false};
 const ig_op_def ig_op_adam_def = {"adam", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
+/* RECORD_LOSS (loss [1], hyper, ring [IG_LOSS_RING]): ring[hyper.step % IG_LOSS_RING] = loss,
+ * before the optimizer advances the counter. */
+const ig_op_def ig_op_record_loss_def = {"record_loss", 3, 3, 0, record_infer, NULL, no_flops, false, false};

@@ -19,6 +19,12 @@ struct ig_trainer {
     ig_program_cache step, eval;
 };
 
+_Static_assert(IG_LOSS_RING == IG_LOSS_HISTORY, "the public history length is the ring's");
+
+/* STATE memory: the hyperparameter block, the loss ring, then the optimizer's moments. */
+static size_t ring_offset(void) { return ig_align(sizeof(ig_opt_hyper)); }
+static size_t moments_offset(void) { return ring_offset() + ig_align(IG_LOSS_RING * sizeof(float)); }
+
 ig_trainer_config ig_trainer_defaults(void)
 {
     return (ig_trainer_config){
@@ -91,7 +97,7 @@ ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_traine
         .decoupled = cfg->optimizer == IG_OPT_ADAMW,
     };
     t->n_moments = cfg->optimizer == IG_OPT_SGD ? 1 : 2;
-    t->state_bytes = ig_align(sizeof(ig_opt_hyper)) + (size_t)t->n_moments * m->params_bytes;
+    t->state_bytes = moments_offset() + (size_t)t->n_moments * m->params_bytes;
     ig_backend *be = t->ctx->backend;
     t->grads = be->alloc(be, m->params_bytes);
     t->state = be->alloc(be, t->state_bytes);
@@ -137,7 +143,6 @@ static ig_status build_loss(ig_trainer *t, int64_t batch, ig_graph *g, int *labe
     }
     g->vals[m->input].buf = IG_BUF_IO;
     g->vals[*labels].buf = IG_BUF_IO;
-    g->vals[outs[0]].buf = IG_BUF_IO;
     *loss = outs[0];
     *dunit = outs[1];
     return IG_OK;
@@ -158,6 +163,10 @@ static int flat_leaf(ig_graph *g, size_t bytes, ig_buf buf, size_t offset, const
 static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss)
 {
     ig_model *m = t->m;
+    int hy = flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
+    int ring = flat_leaf(g, IG_LOSS_RING * sizeof(float), IG_BUF_STATE, ring_offset(), "loss_ring");
+    if (hy < 0 || ring < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
+    IG_TRY(ig_graph_node(g, IG_OP_RECORD_LOSS, (int[]){loss, hy, ring}, 3, NULL, "record_loss", NULL));
     int n = m->n_params;
     int *wrt = malloc((size_t)(n ? n : 1) * sizeof *wrt), *grads = malloc((size_t)(n ? n : 1) * sizeof *grads);
     ig_status st = (wrt && grads) ? IG_OK : ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
@@ -177,13 +186,12 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
     free(grads);
     IG_TRY(st);
 
-    size_t pb = m->params_bytes, h = ig_align(sizeof(ig_opt_hyper));
+    size_t pb = m->params_bytes, h = moments_offset();
     int p = flat_leaf(g, pb, IG_BUF_PARAMS, 0, "params");
     int gr = flat_leaf(g, pb, IG_BUF_GRADS, 0, "grads");
     int s1 = flat_leaf(g, pb, IG_BUF_STATE, h, "moment1");
     int s2 = t->n_moments == 2 ? flat_leaf(g, pb, IG_BUF_STATE, h + pb, "moment2") : 0;
-    int hy = flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
-    if (p < 0 || gr < 0 || s1 < 0 || s2 < 0 || hy < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
+    if (p < 0 || gr < 0 || s1 < 0 || s2 < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
     if (t->cfg.optimizer == IG_OPT_SGD) return ig_graph_node(g, IG_OP_SGD, (int[]){p, gr, s1, hy}, 4, NULL, "sgd", NULL);
     return ig_graph_node(g, IG_OP_ADAM, (int[]){p, gr, s1, s2, hy}, 5, NULL,
                          t->cfg.optimizer == IG_OPT_ADAMW ? "adamw" : "adam", NULL);
@@ -199,7 +207,10 @@ static ig_status get_program(ig_trainer *t, int64_t batch, bool train, ig_progra
     ig_status st = IG_OK;
     if (train) {
         st = append_backward_and_update(t, &g, loss);
-    } else if (t->cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY) {
+    } else {
+        g.vals[loss].buf = IG_BUF_IO;
+    }
+    if (st == IG_OK && !train && t->cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY) {
         st = ig_graph_node(&g, IG_OP_ACCURACY, (int[]){t->m->output, labels}, 2, NULL, "accuracy", &correct);
         if (st == IG_OK) g.vals[correct].buf = IG_BUF_IO;
     }
@@ -268,7 +279,28 @@ ig_status ig_train_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, 
 {
     ig_program *p;
     IG_TRY(run_batch(t, x, y, true, "ig_train_batch", &p));
-    return loss ? ig_program_read(p, p->outputs[0], loss, sizeof *loss) : IG_OK;
+    return loss ? ig_trainer_losses(t, t->hyper.step - 1, 1, loss) : IG_OK;
+}
+
+ig_status ig_trainer_losses(ig_trainer *t, int64_t first, int64_t count, float *out)
+{
+    const char *fn = "ig_trainer_losses";
+    if (!t || !out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL %s", fn, t ? "out" : "trainer");
+    int64_t done = t->hyper.step;
+    if (count < 1 || first < 0 || first + count > done || first < done - IG_LOSS_RING)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: steps [%lld, %lld) are not among the last %d of the %lld taken",
+                       fn, (long long)first, (long long)(first + count), IG_LOSS_RING, (long long)done);
+    ig_backend *be = t->ctx->backend;
+    const float *ring = (const float *)((char *)t->state + ring_offset());
+    while (count > 0) {
+        /* at most two contiguous pieces: up to the ring's end, then from its start */
+        int64_t at = first % IG_LOSS_RING, n = count < IG_LOSS_RING - at ? count : IG_LOSS_RING - at;
+        IG_TRY(be->download(be, out, ring + at, (size_t)n * sizeof *out));
+        out += n;
+        first += n;
+        count -= n;
+    }
+    return IG_OK;
 }
 
 ig_status ig_eval_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, ig_eval_result *out)

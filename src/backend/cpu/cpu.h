@@ -32,6 +32,7 @@ ig_status ig_cpu_mse(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_accuracy(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_sgd(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_adam(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_record_loss(const ig_graph *g, const ig_node *n, void *const *bases);
 
 /* Applies an activation to a row-major block in place (shared by dense's epilogue and the
  * standalone activation ops). */

@@ -20,6 +20,7 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_ACCURACY] = ig_cpu_accuracy,
     [IG_OP_SGD] = ig_cpu_sgd,
     [IG_OP_ADAM] = ig_cpu_adam,
+    [IG_OP_RECORD_LOSS] = ig_cpu_record_loss,
 };
 
 static void *cpu_alloc(ig_backend *be, size_t bytes)
@@ -50,8 +51,9 @@ static bool cpu_supports(ig_backend *be, const ig_node *n)
     return n->op == IG_OP_RESHAPE || (n->op > IG_OP_NOP && n->op < IG_OP_COUNT && kernels[n->op]);
 }
 
-static ig_status cpu_run(ig_backend *be, const ig_graph *g, void *const *bases)
+static ig_status cpu_run(ig_backend *be, ig_program *p, void *const *bases)
 {
+    const ig_graph *g = &p->g;
     for (int i = 0; i < g->n_nodes; i++) {
         const ig_node *n = &g->nodes[i];
         if (!kernels[n->op]) continue;

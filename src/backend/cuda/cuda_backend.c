@@ -1,0 +1,217 @@
+/* cuda_backend.c — the CUDA backend: device memory, pinned staging for uploads, one stream,
+ * and runs. A program's first run is eager (it makes the cuBLASLt plans and loads the
+ * modules); its second run is captured into a CUDA graph, and from then on each run is one
+ * cudaGraphLaunch. Nothing here waits for the device except download. */
+#include "backend/cuda/cuda_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ig_status ig_cuda_check(cudaError_t e, const char *what, const char *file, int line)
+{
+    if (e == cudaSuccess) return IG_OK;
+    ig_status s = e == cudaErrorMemoryAllocation ? IG_ERR_OUT_OF_MEMORY : IG_ERR_DEVICE;
+    return ig_fail(s, "cuda: %s failed (%s:%d): %s", what, file, line, cudaGetErrorString(e));
+}
+
+ig_status ig_cublas_check(cublasStatus_t e, const char *what, const char *file, int line)
+{
+    if (e == CUBLAS_STATUS_SUCCESS) return IG_OK;
+    return ig_fail(IG_ERR_DEVICE, "cublasLt: %s failed (%s:%d): %s", what, file, line, cublasLtGetStatusString(e));
+}
+
+static ig_cuda *impl(ig_backend *be) { return be->impl; }
+
+static void *cuda_alloc(ig_backend *be, size_t bytes)
+{
+    size_t n = ig_align(bytes ? bytes : 1);
+    void *p = NULL;
+    if (cudaMalloc(&p, n) != cudaSuccess) {
+        cudaGetLastError(); /* clear the sticky error of a failed allocation */
+        return NULL;
+    }
+    if (cudaMemsetAsync(p, 0, n, impl(be)->stream) != cudaSuccess) {
+        cudaFree(p);
+        return NULL;
+    }
+    ig_stats_device(be->ctx, (ptrdiff_t)n);
+    return p;
+}
+
+static void cuda_free(ig_backend *be, void *p, size_t bytes)
+{
+    if (!p) return;
+    /* the stream may still use it */
+    cudaStreamSynchronize(impl(be)->stream);
+    cudaFree(p);
+    ig_stats_device(be->ctx, -(ptrdiff_t)ig_align(bytes ? bytes : 1));
+}
+
+/* Copies through a pinned slot of the staging ring, so the caller's memory is free as soon
+ * as this returns and the copy itself runs asynchronously, in stream order. */
+static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t bytes)
+{
+    ig_cuda *cu = impl(be);
+    ig_cuda_staging *st = &cu->staging[cu->next_staging];
+    cu->next_staging = (cu->next_staging + 1) % IG_CUDA_STAGING;
+    CU_TRY(cudaEventSynchronize(st->done));
+    if (st->cap < bytes) {
+        size_t cap = bytes > 2 * st->cap ? bytes : 2 * st->cap;
+        if (st->host) CU_TRY(cudaFreeHost(st->host));
+        st->host = NULL;
+        st->cap = 0;
+        CU_TRY(cudaHostAlloc(&st->host, cap, cudaHostAllocDefault));
+        st->cap = cap;
+    }
+    memcpy(st->host, src, bytes);
+    CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->stream));
+    CU_TRY(cudaEventRecord(st->done, cu->stream));
+    return IG_OK;
+}
+
+static ig_status cuda_download(ig_backend *be, void *dst, const void *src, size_t bytes)
+{
+    ig_cuda *cu = impl(be);
+    CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu->stream));
+    CU_TRY(cudaStreamSynchronize(cu->stream));
+    return IG_OK;
+}
+
+static bool cuda_supports(ig_backend *be, const ig_node *n) { return n->op > IG_OP_NOP && n->op < IG_OP_COUNT; }
+
+static ig_status prog_state(ig_program *p, ig_cuda_prog **out)
+{
+    if (!p->be_state) {
+        ig_cuda_prog *cp = calloc(1, sizeof *cp);
+        if (cp) cp->gemm = calloc((size_t)(p->g.n_nodes ? p->g.n_nodes : 1), sizeof *cp->gemm);
+        if (!cp || !cp->gemm) {
+            free(cp);
+            return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda: out of memory");
+        }
+        p->be_state = cp;
+    }
+    *out = p->be_state;
+    return IG_OK;
+}
+
+static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
+{
+    for (int i = 0; i < p->g.n_nodes; i++) IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
+    return IG_OK;
+}
+
+static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
+{
+    cudaGraph_t graph = NULL;
+    CU_TRY(cudaStreamBeginCapture(cu->stream, cudaStreamCaptureModeThreadLocal));
+    ig_status st = launch_all(cu, cp, p, bases);
+    cudaError_t e = cudaStreamEndCapture(cu->stream, &graph);
+    if (st == IG_OK) st = ig_cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__);
+    if (st == IG_OK) st = ig_cuda_check(cudaGraphInstantiate(&cp->exec, graph, 0), "cudaGraphInstantiate", __FILE__, __LINE__);
+    if (graph) cudaGraphDestroy(graph);
+    if (st == IG_OK) memcpy(cp->bases, bases, sizeof cp->bases);
+    return st;
+}
+
+static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
+{
+    ig_cuda *cu = impl(be);
+    ig_cuda_prog *cp = NULL;
+    IG_TRY(prog_state(p, &cp));
+    if (cp->exec && memcmp(cp->bases, bases, sizeof cp->bases) != 0) {
+        /* the program now runs on other buffers: the captured addresses are stale */
+        CU_TRY(cudaGraphExecDestroy(cp->exec));
+        cp->exec = NULL;
+    }
+    if (!cu->use_graphs || (!cp->exec && cp->runs++ == 0)) return launch_all(cu, cp, p, bases);
+    if (!cp->exec) IG_TRY(capture(cu, cp, p, bases));
+    CU_TRY(cudaGraphLaunch(cp->exec, cu->stream));
+    return IG_OK;
+}
+
+static void cuda_program_release(ig_backend *be, ig_program *p)
+{
+    ig_cuda_prog *cp = p->be_state;
+    if (!cp) return;
+    cudaStreamSynchronize(impl(be)->stream);
+    if (cp->exec) cudaGraphExecDestroy(cp->exec);
+    for (int i = 0; i < p->g.n_nodes; i++) ig_cuda_gemm_free(&cp->gemm[i]);
+    free(cp->gemm);
+    free(cp);
+    p->be_state = NULL;
+}
+
+static void cuda_destroy(ig_backend *be)
+{
+    ig_cuda *cu = impl(be);
+    if (cu) {
+        if (cu->stream) cudaStreamSynchronize(cu->stream);
+        for (int i = 0; i < IG_CUDA_STAGING; i++) {
+            if (cu->staging[i].host) cudaFreeHost(cu->staging[i].host);
+            if (cu->staging[i].done) cudaEventDestroy(cu->staging[i].done);
+        }
+        if (cu->workspace) cudaFree(cu->workspace);
+        if (cu->lt) cublasLtDestroy(cu->lt);
+        if (cu->stream) cudaStreamDestroy(cu->stream);
+        free(cu);
+    }
+    free(be);
+}
+
+bool ig_cuda_available(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return false;
+    }
+    return n > 0;
+}
+
+static ig_status init(ig_backend *be)
+{
+    ig_cuda *cu = impl(be);
+    const char *env = getenv("INGOT_CUDA_GRAPHS");
+    cu->use_graphs = !(env && strcmp(env, "0") == 0);
+    CU_TRY(cudaGetDevice(&cu->device));
+    CU_TRY(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking));
+    LT_TRY(cublasLtCreate(&cu->lt));
+    CU_TRY(cudaMalloc(&cu->workspace, IG_CUDA_WORKSPACE));
+    for (int i = 0; i < IG_CUDA_STAGING; i++)
+        CU_TRY(cudaEventCreateWithFlags(&cu->staging[i].done, cudaEventDisableTiming));
+    return IG_OK;
+}
+
+ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
+{
+    if (!ig_cuda_available()) return ig_fail(IG_ERR_UNSUPPORTED, "ig_ctx_create: no CUDA device is present");
+    ig_backend *be = calloc(1, sizeof *be);
+    ig_cuda *cu = calloc(1, sizeof *cu);
+    if (!be || !cu) {
+        free(be);
+        free(cu);
+        return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+    }
+    *be = (ig_backend){
+        .name = "cuda",
+        .device = IG_DEVICE_CUDA,
+        .ctx = ctx,
+        .alloc = cuda_alloc,
+        .free = cuda_free,
+        .upload = cuda_upload,
+        .download = cuda_download,
+        .supports = cuda_supports,
+        .run = cuda_run,
+        .program_release = cuda_program_release,
+        .destroy = cuda_destroy,
+        .impl = cu,
+    };
+    ig_status st = init(be);
+    if (st != IG_OK) {
+        cuda_destroy(be);
+        return st;
+    }
+    ig_stats_device(ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
+    *out = be;
+    return IG_OK;
+}

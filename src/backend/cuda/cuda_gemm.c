@@ -1,0 +1,67 @@
+/* cuda_gemm.c — GEMMs through cuBLASLt with fused epilogues (bias, bias + ReLU), fp32 with
+ * TF32 off. ingot's matrices are row-major and cuBLASLt's column-major, so a row-major
+ * C = op(A)·op(B) is issued as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: operands swapped, each
+ * read as its own transpose. The plan (descriptors and algorithm) is made once per node
+ * and reused, so heuristics never run inside a captured step. */
+#include "backend/cuda/cuda_impl.h"
+
+#include <string.h>
+
+static ig_status make_plan(ig_cuda *cu, ig_cuda_gemm *p, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                           int64_t lda, int64_t ldb, bool bias, bool relu)
+{
+    cublasOperation_t op_b = tb ? CUBLAS_OP_T : CUBLAS_OP_N, op_a = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+    LT_TRY(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    /* column-major operand 1 is B (rows of its col-major view = its row-major columns) */
+    LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_b, sizeof op_b));
+    LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_a, sizeof op_a));
+    cublasLtEpilogue_t epi = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+                                  : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+    LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    /* row-major X [r, c] with leading dim ld is column-major [c, r] with ld */
+    int64_t b_rows = tb ? k : n, b_cols = tb ? n : k; /* col-major dims of B's storage */
+    int64_t a_rows = ta ? m : k, a_cols = ta ? k : m;
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_32F, (uint64_t)b_rows, (uint64_t)b_cols, ldb));
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->b, CUDA_R_32F, (uint64_t)a_rows, (uint64_t)a_cols, lda));
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, (uint64_t)n, (uint64_t)m, n));
+
+    cublasLtMatmulPreference_t pref;
+    LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
+    size_t ws = IG_CUDA_WORKSPACE;
+    cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    cublasLtMatmulHeuristicResult_t res;
+    int found = 0;
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmulAlgoGetHeuristic(cu->lt, p->desc, p->a, p->b, p->c, p->c, pref, 1, &res, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    LT_TRY(st);
+    if (found < 1)
+        return ig_fail(IG_ERR_UNSUPPORTED, "cuBLASLt has no algorithm for a %lldx%lldx%lld fp32 GEMM", (long long)m,
+                       (long long)n, (long long)k);
+    p->algo = res.algo;
+    p->ready = true;
+    return IG_OK;
+}
+
+ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float *c, const float *bias,
+                           bool relu, float beta)
+{
+    if (!plan->ready) IG_TRY(make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, bias != NULL, relu));
+    if (bias)
+        LT_TRY(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    const float alpha = 1.0f;
+    LT_TRY(cublasLtMatmul(cu->lt, plan->desc, &alpha, b, plan->a, a, plan->b, &beta, c, plan->c, c, plan->c,
+                          &plan->algo, cu->workspace, IG_CUDA_WORKSPACE, cu->stream));
+    return IG_OK;
+}
+
+void ig_cuda_gemm_free(ig_cuda_gemm *plan)
+{
+    /* also after a plan failed halfway: destroy whatever was created */
+    if (plan->a) cublasLtMatrixLayoutDestroy(plan->a);
+    if (plan->b) cublasLtMatrixLayoutDestroy(plan->b);
+    if (plan->c) cublasLtMatrixLayoutDestroy(plan->c);
+    if (plan->desc) cublasLtMatmulDescDestroy(plan->desc);
+    memset(plan, 0, sizeof *plan);
+}

@@ -1,0 +1,58 @@
+/* cuda_impl.h — the CUDA backend's host-side state and the helpers its C files share. */
+#ifndef IG_CUDA_IMPL_H
+#define IG_CUDA_IMPL_H
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda.h"
+#include "ops/ops.h"
+
+#include <cublasLt.h>
+
+#define IG_CUDA_STAGING 4
+#define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* cuBLASLt workspace; Hopper wants 32 MiB */
+
+typedef struct ig_cuda_staging {
+    void *host; /* pinned */
+    size_t cap;
+    cudaEvent_t done; /* the copy out of it has completed */
+} ig_cuda_staging;
+
+typedef struct ig_cuda {
+    int device;
+    cudaStream_t stream;
+    cublasLtHandle_t lt;
+    void *workspace;
+    ig_cuda_staging staging[IG_CUDA_STAGING];
+    int next_staging;
+    bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
+} ig_cuda;
+
+/* Per-program state: a GEMM plan per node and the captured graph. */
+typedef struct ig_cuda_gemm {
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+    bool ready;
+} ig_cuda_gemm;
+
+typedef struct ig_cuda_prog {
+    ig_cuda_gemm *gemm; /* indexed by node */
+    int runs;           /* eager runs so far: the first warms up, the second is captured */
+    cudaGraphExec_t exec;
+    void *bases[IG_BUF_COUNT]; /* the buffers the graph was captured with */
+} ig_cuda_prog;
+
+ig_status ig_cuda_check(cudaError_t e, const char *what, const char *file, int line);
+ig_status ig_cublas_check(cublasStatus_t e, const char *what, const char *file, int line);
+#define CU_TRY(call) IG_TRY(ig_cuda_check((call), #call, __FILE__, __LINE__))
+#define LT_TRY(call) IG_TRY(ig_cublas_check((call), #call, __FILE__, __LINE__))
+
+/* Launches the node's kernels on the backend's stream (eagerly or under capture). */
+ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases);
+/* cuBLASLt: y = op(a)·op(b) in row-major terms, optional bias and ReLU epilogue. */
+ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float *c, const float *bias,
+                           bool relu, float beta);
+void ig_cuda_gemm_free(ig_cuda_gemm *plan);
+
+#endif /* IG_CUDA_IMPL_H */

@@ -1,0 +1,70 @@
+/* cuda_ops.c — maps each node onto its kernels: cuBLASLt for the matrix ops, the .cu
+ * launchers for the rest. The same code runs eagerly and under stream capture. */
+#include "backend/cuda/cuda_impl.h"
+
+static void *ptr(const ig_graph *g, int v, void *const *bases)
+{
+    return (char *)bases[g->vals[v].buf] + g->vals[v].offset;
+}
+
+static size_t numel(const ig_graph *g, int v) { return ig_shape_numel(&g->vals[v].shape); }
+
+ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases)
+{
+    const ig_node *n = &g->nodes[i];
+    cudaStream_t s = cu->stream;
+#define IN(k) ((float *)ptr(g, n->in[k], bases))
+#define OUT(k) ((float *)ptr(g, n->out[k], bases))
+    switch (n->op) {
+    case IG_OP_NOP:
+    case IG_OP_RESHAPE: /* a view: nothing to run */
+        return IG_OK;
+    case IG_OP_DENSE: {
+        const ig_shape *xs = &g->vals[n->in[0]].shape, *ws = &g->vals[n->in[1]].shape;
+        int act = (int)n->attrs.i[1];
+        IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], false, true, xs->d[0], ws->d[0], xs->d[1], IN(0), xs->d[1], IN(1),
+                                ws->d[1], OUT(0), n->n_in == 3 ? IN(2) : NULL, act == IG_ACT_RELU, 0.0f));
+        if (act == IG_ACT_TANH) ig_cuda_act(OUT(0), OUT(0), numel(g, n->out[0]), IG_ACT_TANH, s);
+        break;
+    }
+    case IG_OP_MATMUL: {
+        const ig_shape *as = &g->vals[n->in[0]].shape, *bs = &g->vals[n->in[1]].shape;
+        bool ta = n->attrs.i[0], tb = n->attrs.i[1];
+        IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], ta, tb, ta ? as->d[1] : as->d[0], tb ? bs->d[0] : bs->d[1],
+                                ta ? as->d[0] : as->d[1], IN(0), as->d[1], IN(1), bs->d[1], OUT(0), NULL, false, 0.0f));
+        break;
+    }
+    case IG_OP_BIAS_GRAD: {
+        const ig_shape *zs = &g->vals[n->in[0]].shape;
+        ig_cuda_bias_grad(IN(0), OUT(0), zs->d[0], zs->d[1], s);
+        break;
+    }
+    case IG_OP_RELU: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_RELU, s); break;
+    case IG_OP_TANH: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_TANH, s); break;
+    case IG_OP_ACT_GRAD: ig_cuda_act_grad(IN(0), IN(1), OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0], s); break;
+    case IG_OP_ADD: ig_cuda_add(IN(0), IN(1), OUT(0), numel(g, n->in[0]), s); break;
+    case IG_OP_SCALE: ig_cuda_scale(IN(0), IN(1), OUT(0), numel(g, n->in[0]), s); break;
+    case IG_OP_COPY:
+        CU_TRY(cudaMemcpyAsync(OUT(0), IN(0), ig_val_bytes(&g->vals[n->in[0]]), cudaMemcpyDeviceToDevice, s));
+        break;
+    case IG_OP_SPARSE_CE: {
+        const ig_shape *xs = &g->vals[n->in[0]].shape;
+        ig_cuda_sparse_ce(IN(0), (const int32_t *)IN(1), OUT(0), OUT(1), xs->d[0], xs->d[1], s);
+        break;
+    }
+    case IG_OP_MSE: ig_cuda_mse(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), s); break;
+    case IG_OP_ACCURACY: {
+        const ig_shape *xs = &g->vals[n->in[0]].shape;
+        ig_cuda_accuracy(IN(0), (const int32_t *)IN(1), (int32_t *)OUT(0), xs->d[0], xs->d[1], s);
+        break;
+    }
+    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), numel(g, n->in[0]), s); break;
+    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
+    case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), s); break;
+    case IG_OP_COUNT:
+        return ig_fail(IG_ERR_INTERNAL, "cuda: bad op");
+    }
+#undef IN
+#undef OUT
+    return ig_cuda_check(cudaGetLastError(), n->name, __FILE__, __LINE__);
+}

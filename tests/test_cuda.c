@@ -1,0 +1,352 @@
+/* test_cuda.c — the CUDA backend against the CPU backend: the same models with the same
+ * parameters and batches must give the same losses, predictions and parameters (to fp32
+ * rounding), captured graphs must match eager launches bit for bit, and the asynchronous
+ * loss ring must hold what synchronous reads return. Without a GPU the test is skipped
+ * (exit 77, which ctest reports as skipped, never as passed). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ingot.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IN 20
+#define HID 32
+#define OUT 5
+#define BATCH 16
+
+static float frand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((*s >> 40) & 0xFFFFFF) / 16777216.0f * 2.0f - 1.0f;
+}
+
+static ig_tensor *random_x(ig_ctx *ctx, int64_t n, uint64_t seed)
+{
+    ig_tensor *x;
+    assert_int_equal(ig_tensor_create(ctx, IG_F32, (int64_t[]){n, IN}, 2, &x), IG_OK);
+    float *d = ig_tensor_data(x);
+    for (int64_t i = 0; i < n * IN; i++) d[i] = frand(&seed);
+    return x;
+}
+
+static ig_tensor *random_labels(ig_ctx *ctx, int64_t n, uint64_t seed)
+{
+    ig_tensor *y;
+    assert_int_equal(ig_tensor_create(ctx, IG_I32, (int64_t[]){n}, 1, &y), IG_OK);
+    int32_t *d = ig_tensor_data(y);
+    for (int64_t i = 0; i < n; i++) d[i] = (int32_t)((frand(&seed) + 1.0f) * 0.5f * OUT) % OUT;
+    return y;
+}
+
+static ig_tensor *random_targets(ig_ctx *ctx, int64_t n, uint64_t seed)
+{
+    ig_tensor *y;
+    assert_int_equal(ig_tensor_create(ctx, IG_F32, (int64_t[]){n, OUT}, 2, &y), IG_OK);
+    float *d = ig_tensor_data(y);
+    for (int64_t i = 0; i < n * OUT; i++) d[i] = frand(&seed);
+    return y;
+}
+
+/* flatten → dense+relu → dense+tanh → residual add → dense: every op the backend has */
+static ig_model *build(ig_ctx *ctx)
+{
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, IN}, 2, &m), IG_OK);
+    ig_value v = ig_flatten(m, ig_model_input(m), "flat");
+    v = ig_relu(m, ig_dense(m, v, HID, true, "fc1"), "relu1");
+    ig_value h = ig_tanh(m, ig_dense(m, v, HID, true, "fc2"), "tanh2");
+    v = ig_add(m, v, h, "res");
+    v = ig_dense(m, ig_relu(m, v, "relu3"), OUT, false, "fc3");
+    assert_int_equal(ig_model_set_output(m, v), IG_OK);
+    assert_int_equal(ig_model_status(m), IG_OK);
+    return m;
+}
+
+static double rel_err(const float *got, const float *want, int64_t n)
+{
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+        den += (double)want[i] * want[i];
+    }
+    return sqrt(num) / (sqrt(den) + 1e-30);
+}
+
+/* Parameters of b set from a, so both start equal whatever the backends' init. */
+static void copy_params(ig_model *from, ig_model *to)
+{
+    for (int i = 0; i < ig_model_param_count(from); i++) {
+        int64_t shape[IG_MAX_DIMS], n = 1;
+        int nd = ig_model_param_shape(from, i, shape);
+        for (int k = 0; k < nd; k++) n *= shape[k];
+        float *buf = malloc((size_t)n * sizeof *buf);
+        assert_int_equal(ig_model_param_get(from, i, buf, n), IG_OK);
+        assert_int_equal(ig_model_param_set(to, i, buf, n), IG_OK);
+        free(buf);
+    }
+}
+
+static double params_rel_err(ig_model *a, ig_model *b)
+{
+    double worst = 0;
+    for (int i = 0; i < ig_model_param_count(a); i++) {
+        int64_t shape[IG_MAX_DIMS], n = 1;
+        int nd = ig_model_param_shape(a, i, shape);
+        for (int k = 0; k < nd; k++) n *= shape[k];
+        float *pa = malloc((size_t)n * sizeof *pa), *pb = malloc((size_t)n * sizeof *pb);
+        assert_int_equal(ig_model_param_get(a, i, pa, n), IG_OK);
+        assert_int_equal(ig_model_param_get(b, i, pb, n), IG_OK);
+        double e = rel_err(pb, pa, n);
+        worst = e > worst ? e : worst;
+        free(pa);
+        free(pb);
+    }
+    return worst;
+}
+
+static bool params_identical(ig_model *a, ig_model *b)
+{
+    bool same = true;
+    for (int i = 0; i < ig_model_param_count(a); i++) {
+        int64_t shape[IG_MAX_DIMS], n = 1;
+        int nd = ig_model_param_shape(a, i, shape);
+        for (int k = 0; k < nd; k++) n *= shape[k];
+        float *pa = malloc((size_t)n * sizeof *pa), *pb = malloc((size_t)n * sizeof *pb);
+        assert_int_equal(ig_model_param_get(a, i, pa, n), IG_OK);
+        assert_int_equal(ig_model_param_get(b, i, pb, n), IG_OK);
+        same &= memcmp(pa, pb, (size_t)n * sizeof *pa) == 0;
+        free(pa);
+        free(pb);
+    }
+    return same;
+}
+
+typedef struct pair {
+    ig_ctx *cpu, *gpu;
+    ig_model *mc, *mg;
+    ig_trainer *tc, *tg;
+} pair;
+
+static void pair_make(pair *p, ig_trainer_config cfg)
+{
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &p->cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &p->gpu), IG_OK);
+    assert_int_equal(ig_ctx_device(p->gpu), IG_DEVICE_CUDA);
+    p->mc = build(p->cpu);
+    p->mg = build(p->gpu);
+    copy_params(p->mc, p->mg);
+    assert_int_equal(ig_trainer_create(p->mc, &cfg, &p->tc), IG_OK);
+    assert_int_equal(ig_trainer_create(p->mg, &cfg, &p->tg), IG_OK);
+}
+
+static void pair_free(pair *p)
+{
+    ig_trainer_destroy(p->tc);
+    ig_trainer_destroy(p->tg);
+    ig_model_destroy(p->mc);
+    ig_model_destroy(p->mg);
+    ig_ctx_destroy(p->cpu);
+    ig_ctx_destroy(p->gpu);
+}
+
+/* Trains both for `steps` steps (batch sizes alternate, so two programs per side) and
+ * compares every loss, then predictions, evaluation and parameters. */
+static void run_trajectory(ig_trainer_config cfg, int steps)
+{
+    pair p;
+    pair_make(&p, cfg);
+    for (int s = 0; s < steps; s++) {
+        int64_t n = s % 3 == 2 ? 7 : BATCH;
+        ig_tensor *xc = random_x(p.cpu, n, 100 + s), *xg = random_x(p.gpu, n, 100 + s);
+        bool ce = cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY;
+        ig_tensor *yc = ce ? random_labels(p.cpu, n, 200 + s) : random_targets(p.cpu, n, 200 + s);
+        ig_tensor *yg = ce ? random_labels(p.gpu, n, 200 + s) : random_targets(p.gpu, n, 200 + s);
+        float lc, lg;
+        assert_int_equal(ig_train_batch(p.tc, xc, yc, &lc), IG_OK);
+        assert_int_equal(ig_train_batch(p.tg, xg, yg, &lg), IG_OK);
+        if (fabsf(lc - lg) > 1e-4f * fabsf(lc) + 1e-6f) fail_msg("step %d: cpu loss %.8f, cuda loss %.8f", s, lc, lg);
+        ig_tensor_release(xc);
+        ig_tensor_release(xg);
+        ig_tensor_release(yc);
+        ig_tensor_release(yg);
+    }
+    double e = params_rel_err(p.mc, p.mg);
+    if (e > 1e-4) fail_msg("parameters after %d steps differ: rel err %.3g", steps, e);
+
+    ig_tensor *xc = random_x(p.cpu, 33, 7), *xg = random_x(p.gpu, 33, 7), *oc, *og;
+    assert_int_equal(ig_predict(p.mc, xc, &oc), IG_OK);
+    assert_int_equal(ig_predict(p.mg, xg, &og), IG_OK);
+    assert_true(rel_err(ig_tensor_data(og), ig_tensor_data(oc), ig_tensor_numel(oc)) < 1e-5);
+    if (cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY) {
+        ig_tensor *yc = random_labels(p.cpu, 33, 8), *yg = random_labels(p.gpu, 33, 8);
+        ig_eval_result rc, rg;
+        assert_int_equal(ig_eval_batch(p.tc, xc, yc, &rc), IG_OK);
+        assert_int_equal(ig_eval_batch(p.tg, xg, yg, &rg), IG_OK);
+        assert_int_equal(rc.correct, rg.correct);
+        assert_true(fabsf(rc.loss - rg.loss) <= 1e-5f * fabsf(rc.loss));
+        ig_tensor_release(yc);
+        ig_tensor_release(yg);
+    }
+    ig_tensor_release(xc);
+    ig_tensor_release(xg);
+    ig_tensor_release(oc);
+    ig_tensor_release(og);
+    pair_free(&p);
+}
+
+static void test_adam_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    cfg.learning_rate = 1e-2f;
+    cfg.weight_decay = 1e-3f;
+    run_trajectory(cfg, 30);
+}
+
+static void test_adamw_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    cfg.optimizer = IG_OPT_ADAMW;
+    cfg.learning_rate = 1e-2f;
+    cfg.weight_decay = 0.1f;
+    run_trajectory(cfg, 20);
+}
+
+static void test_sgd_nesterov_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    cfg.optimizer = IG_OPT_SGD;
+    cfg.learning_rate = 0.05f;
+    cfg.momentum = 0.9f;
+    cfg.nesterov = true;
+    cfg.weight_decay = 1e-3f;
+    run_trajectory(cfg, 30);
+}
+
+static void test_mse_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    cfg.loss = IG_LOSS_MSE;
+    cfg.optimizer = IG_OPT_SGD;
+    cfg.learning_rate = 0.05f;
+    cfg.momentum = 0.5f;
+    cfg.dampening = 0.1f;
+    run_trajectory(cfg, 30);
+}
+
+/* A captured step and the same step launched eagerly run the same kernels in the same
+ * order: their results must agree to the bit. The learning rate changed mid-run must reach
+ * the captured step (it lives in device memory). */
+static void test_graph_equals_eager(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    ig_ctx *graph_ctx, *eager_ctx;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &graph_ctx), IG_OK);
+    setenv("INGOT_CUDA_GRAPHS", "0", 1);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &eager_ctx), IG_OK);
+    unsetenv("INGOT_CUDA_GRAPHS");
+    /* g: captured, e: eager, n: captured but keeps its learning rate */
+    ig_model *mg = build(graph_ctx), *me = build(eager_ctx), *mn = build(graph_ctx);
+    copy_params(mg, me);
+    copy_params(mg, mn);
+    ig_trainer *tg, *te, *tn;
+    assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
+    assert_int_equal(ig_trainer_create(me, &cfg, &te), IG_OK);
+    assert_int_equal(ig_trainer_create(mn, &cfg, &tn), IG_OK);
+    for (int s = 0; s < 40; s++) {
+        if (s == 20) {
+            assert_int_equal(ig_trainer_set_learning_rate(tg, 3e-2f), IG_OK);
+            assert_int_equal(ig_trainer_set_learning_rate(te, 3e-2f), IG_OK);
+        }
+        ig_tensor *x = random_x(graph_ctx, BATCH, s), *y = random_labels(graph_ctx, BATCH, s + 1000);
+        assert_int_equal(ig_train_batch(tg, x, y, NULL), IG_OK);
+        assert_int_equal(ig_train_batch(te, x, y, NULL), IG_OK);
+        assert_int_equal(ig_train_batch(tn, x, y, NULL), IG_OK);
+        ig_tensor_release(x);
+        ig_tensor_release(y);
+    }
+    float lg[40], le[40], ln[40];
+    assert_int_equal(ig_trainer_losses(tg, 0, 40, lg), IG_OK);
+    assert_int_equal(ig_trainer_losses(te, 0, 40, le), IG_OK);
+    assert_int_equal(ig_trainer_losses(tn, 0, 40, ln), IG_OK);
+    assert_memory_equal(lg, le, sizeof lg);
+    assert_true(params_identical(mg, me));
+    assert_int_equal(ig_trainer_step_count(tg), 40);
+    /* the new learning rate reached the captured step: the runs part after step 20 */
+    assert_memory_equal(lg, ln, 21 * sizeof *lg);
+    assert_true(memcmp(lg + 21, ln + 21, 19 * sizeof *lg) != 0);
+    assert_false(params_identical(mg, mn));
+    ig_trainer_destroy(tg);
+    ig_trainer_destroy(te);
+    ig_trainer_destroy(tn);
+    ig_model_destroy(mg);
+    ig_model_destroy(me);
+    ig_model_destroy(mn);
+    ig_ctx_destroy(graph_ctx);
+    ig_ctx_destroy(eager_ctx);
+}
+
+/* Asynchronous steps leave their losses in the ring; reading them afterwards gives what a
+ * synchronous read after each step gives (two identical trainers, bit for bit). Device
+ * memory is accounted. */
+static void test_loss_ring_and_memory(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    ig_ctx *ctx;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &ctx), IG_OK);
+    ig_model *ma = build(ctx), *ms = build(ctx);
+    copy_params(ma, ms);
+    ig_trainer *ta, *ts;
+    assert_int_equal(ig_trainer_create(ma, &cfg, &ta), IG_OK);
+    assert_int_equal(ig_trainer_create(ms, &cfg, &ts), IG_OK);
+    enum { STEPS = 1100 }; /* more than the ring holds */
+    static float sync_loss[STEPS];
+    for (int s = 0; s < STEPS; s++) {
+        ig_tensor *x = random_x(ctx, BATCH, s), *y = random_labels(ctx, BATCH, s + 7);
+        assert_int_equal(ig_train_batch(ta, x, y, NULL), IG_OK);
+        assert_int_equal(ig_train_batch(ts, x, y, &sync_loss[s]), IG_OK);
+        ig_tensor_release(x);
+        ig_tensor_release(y);
+    }
+    float ring[IG_LOSS_HISTORY];
+    int64_t first = STEPS - IG_LOSS_HISTORY;
+    assert_int_equal(ig_trainer_losses(ta, first, IG_LOSS_HISTORY, ring), IG_OK);
+    assert_memory_equal(ring, sync_loss + first, sizeof ring);
+    assert_int_equal(ig_trainer_losses(ta, 0, 1, ring), IG_ERR_INVALID_ARGUMENT);     /* overwritten */
+    assert_int_equal(ig_trainer_losses(ta, STEPS, 1, ring), IG_ERR_INVALID_ARGUMENT); /* not taken yet */
+
+    ig_memory_stats st;
+    assert_int_equal(ig_memory_stats_get(ctx, &st), IG_OK);
+    assert_true(st.device_in_use > 0);
+    assert_true(st.arena_planned > 0 && st.arena_planned <= st.arena_unplanned);
+    ig_trainer_destroy(ta);
+    ig_trainer_destroy(ts);
+    ig_model_destroy(ma);
+    ig_model_destroy(ms);
+    ig_ctx_destroy(ctx);
+}
+
+int main(void)
+{
+    ig_ctx *ctx;
+    if (ig_ctx_create(IG_DEVICE_CUDA, &ctx) != IG_OK) {
+        printf("SKIP: no CUDA device or no CUDA backend: %s\n", ig_last_error());
+        return 77;
+    }
+    ig_ctx_destroy(ctx);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_adam_matches_cpu),
+        cmocka_unit_test(test_adamw_matches_cpu),
+        cmocka_unit_test(test_sgd_nesterov_matches_cpu),
+        cmocka_unit_test(test_mse_matches_cpu),
+        cmocka_unit_test(test_graph_equals_eager),
+        cmocka_unit_test(test_loss_ring_and_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

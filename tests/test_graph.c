@@ -1,0 +1,525 @@
+/* test_graph.c — tests of the IR: the memory planner, autodiff and activation fusion. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "ops/ops.h"
+
+#define OK(expr)                                                                                  \
+    do {                                                                                          \
+        ig_status ok_s_ = (expr);                                                                 \
+        if (ok_s_ != IG_OK) fail_msg("%s: %s: %s", #expr, ig_status_name(ok_s_), ig_last_error()); \
+    } while (0)
+
+static int setup(void **state)
+{
+    ig_ctx *ctx;
+    if (ig_ctx_create(IG_DEVICE_CPU, &ctx) != IG_OK) return -1;
+    *state = ctx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ig_ctx_destroy(*state);
+    return 0;
+}
+
+static int leaf(ig_graph *g, int ndim, const int64_t *d, ig_buf buf, size_t offset, const char *name)
+{
+    ig_shape s = ig_shape_make(ndim, d);
+    int v = ig_graph_leaf(g, &s, IG_F32, name);
+    assert_true(v >= 0);
+    g->vals[v].buf = buf;
+    g->vals[v].offset = offset;
+    return v;
+}
+
+static int node(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *at)
+{
+    int out[IG_MAX_OUT];
+    OK(ig_graph_node(g, op, in, n_in, at, NULL, out));
+    return out[0];
+}
+
+static int unary(ig_graph *g, ig_op op, int x) { return node(g, op, &x, 1, NULL); }
+static int add(ig_graph *g, int a, int b) { return node(g, IG_OP_ADD, (int[]){a, b}, 2, NULL); }
+
+static float urand(uint64_t seed, uint64_t i) { return 2.0f * ig_rng_uniform(seed, i) - 1.0f; }
+
+static void fill(float *x, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) x[i] = urand(seed, i);
+}
+
+static size_t vbytes(const ig_graph *g, int v) { return ig_align(ig_val_bytes(&g->vals[v])); }
+
+/* ---------------------------------------------------------------- planner */
+
+/* A chain of copies needs two live buffers at a time however long it is; a chain of relus,
+ * which work in place, one. */
+static void test_plan_chain(void **state)
+{
+    const int64_t d[2] = {64, 256};
+    const ig_op ops[2] = {IG_OP_COPY, IG_OP_RELU};
+    const size_t want[2] = {2, 1};
+    for (int c = 0; c < 2; c++) {
+        ig_graph g;
+        ig_graph_init(&g);
+        int v = leaf(&g, 2, d, IG_BUF_IO, 0, "x");
+        for (int i = 0; i < 10; i++) v = unary(&g, ops[c], v);
+        g.vals[v].buf = IG_BUF_IO;
+        ig_plan_stats st;
+        OK(ig_plan_memory(&g, &st));
+        size_t size = vbytes(&g, v);
+        print_message("chain of 10 %s: planned %zu bytes, unplanned %zu (%d values)\n", ig_op_get(ops[c])->name,
+                      st.arena_bytes, st.unplanned_bytes, st.n_values);
+        assert_int_equal(st.n_values, 9);
+        assert_int_equal(st.unplanned_bytes, 9 * size);
+        assert_int_equal(st.arena_bytes, want[c] * size);
+        ig_graph_free(&g);
+    }
+}
+
+/* A value's live interval: from the node that writes it to the last node that reads it
+ * or a view of it. */
+static int root_of(const ig_graph *g, int v)
+{
+    while (g->vals[v].alias_of >= 0) v = g->vals[v].alias_of;
+    return v;
+}
+
+static void live_intervals(const ig_graph *g, int *def, int *last)
+{
+    for (int v = 0; v < g->n_vals; v++) def[v] = last[v] = g->vals[v].node;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ig_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int r = root_of(g, n->in[k]);
+            if (last[r] < i) last[r] = i;
+        }
+    }
+}
+
+/* Whether node i writes b over a, its first input, which dies there (in-place reuse). */
+static bool inplace_pair(const ig_graph *g, const int *last, int a, int b)
+{
+    int i = g->vals[b].node;
+    if (i < 0) return false;
+    const ig_node *n = &g->nodes[i];
+    return ig_op_get(n->op)->inplace && n->out[0] == b && root_of(g, n->in[0]) == a && last[a] == i &&
+           g->vals[a].offset == g->vals[b].offset;
+}
+
+/* Random DAGs of dense/relu/tanh/add/copy/reshape over [B, w] and [B, 2, w/2] values,
+ * with IO inputs, PARAMS weights and a few IO outputs. */
+enum { B = 4, MAX_VALS = 256 };
+
+typedef struct dag {
+    ig_graph g;
+    int inputs[2], outputs[3], n_outputs;
+    size_t params_bytes;
+} dag;
+
+static uint64_t rnd(uint64_t seed, uint64_t *ctr, uint64_t n) { return ig_rng_u64(seed, (*ctr)++) % n; }
+
+static void random_dag(dag *d, uint64_t seed, int n_nodes)
+{
+    ig_graph *g = &d->g;
+    ig_graph_init(g);
+    uint64_t ctr = 0;
+    size_t io_off = 0;
+    d->params_bytes = 0;
+    /* IO offsets are arbitrary but fixed: the planner must not touch them */
+    d->inputs[0] = leaf(g, 2, (int64_t[]){B, 8}, IG_BUF_IO, io_off, "x0");
+    io_off += 1024;
+    d->inputs[1] = leaf(g, 2, (int64_t[]){B, 16}, IG_BUF_IO, io_off, "x1");
+    int vals[MAX_VALS], n = 0;
+    vals[n++] = d->inputs[0];
+    vals[n++] = d->inputs[1];
+    for (int i = 0; i < n_nodes; i++) {
+        /* favour recent values (chains) but keep old ones alive now and then */
+        int a = vals[n - 1 - (int)rnd(seed, &ctr, (uint64_t)(rnd(seed, &ctr, 4) ? (n < 4 ? n : 4) : n))];
+        const ig_shape *as = &g->vals[a].shape;
+        int v;
+        switch (rnd(seed, &ctr, 6)) {
+        case 0: { /* add with a value of the same shape, or with itself */
+            int b = a;
+            for (int tries = 0; tries < 8; tries++) {
+                int c = vals[rnd(seed, &ctr, (uint64_t)n)];
+                if (ig_shape_eq(&g->vals[c].shape, as) && c != a) {
+                    b = c;
+                    break;
+                }
+            }
+            v = add(g, a, b);
+            break;
+        }
+        case 1: v = unary(g, IG_OP_RELU, a); break;
+        case 2: v = unary(g, IG_OP_TANH, a); break;
+        case 3: v = unary(g, IG_OP_COPY, a); break;
+        case 4: { /* [B, w] <-> [B, 2, w/2] */
+            ig_attrs at = {.shape = as->ndim == 2 ? ig_shape_make(2, (int64_t[]){2, as->d[1] / 2})
+                                                  : ig_shape_make(1, (int64_t[]){as->d[1] * as->d[2]})};
+            v = node(g, IG_OP_RESHAPE, &a, 1, &at);
+            break;
+        }
+        default: {
+            if (as->ndim != 2) {
+                v = unary(g, IG_OP_RELU, a);
+                break;
+            }
+            int64_t units = 8 * (1 + (int64_t)rnd(seed, &ctr, 4)), in = as->d[1];
+            int w = leaf(g, 2, (int64_t[]){units, in}, IG_BUF_PARAMS, d->params_bytes, "w");
+            d->params_bytes += vbytes(g, w);
+            int b = leaf(g, 1, &units, IG_BUF_PARAMS, d->params_bytes, "b");
+            d->params_bytes += vbytes(g, b);
+            bool bias = rnd(seed, &ctr, 2);
+            ig_attrs at = {.i = {bias, (int64_t)rnd(seed, &ctr, 3)}};
+            v = node(g, IG_OP_DENSE, (int[]){a, w, b}, bias ? 3 : 2, &at);
+        }
+        }
+        if (n < MAX_VALS) vals[n++] = v;
+    }
+    /* outputs: the last value and two others, computed and not views */
+    d->n_outputs = 0;
+    for (int i = n - 1; i >= 2 && d->n_outputs < 3; i -= 1 + (int)rnd(seed, &ctr, 8)) {
+        ig_val *v = &g->vals[vals[i]];
+        if (v->alias_of >= 0 || v->buf != IG_BUF_NONE) continue;
+        io_off += 4096;
+        v->buf = IG_BUF_IO;
+        v->offset = io_off;
+        d->outputs[d->n_outputs++] = vals[i];
+    }
+    assert_true(d->n_outputs > 0);
+}
+
+static void check_plan(const ig_graph *before, const ig_graph *g, const ig_plan_stats *st, uint64_t seed)
+{
+    int *def = malloc((size_t)g->n_vals * sizeof *def), *last = malloc((size_t)g->n_vals * sizeof *last);
+    assert_true(def && last);
+    live_intervals(g, def, last);
+    size_t unplanned = 0;
+    for (int v = 0; v < g->n_vals; v++) {
+        const ig_val *a = &g->vals[v], *b = &before->vals[v];
+        if (b->buf == IG_BUF_IO || b->buf == IG_BUF_PARAMS) {
+            if (a->buf != b->buf || a->offset != b->offset)
+                fail_msg("seed %llu: '%s' moved from buffer %d+%zu to %d+%zu", (unsigned long long)seed, a->name,
+                         b->buf, b->offset, a->buf, a->offset);
+        } else if (a->alias_of >= 0) {
+            const ig_val *r = &g->vals[root_of(g, v)];
+            if (a->buf != r->buf || a->offset != r->offset)
+                fail_msg("seed %llu: view '%s' is not at its root's place", (unsigned long long)seed, a->name);
+        } else if (a->node >= 0) {
+            assert_int_equal(a->buf, IG_BUF_ARENA);
+            assert_int_equal(a->offset % IG_ALIGN, 0);
+            assert_true(a->offset + vbytes(g, v) <= st->arena_bytes);
+            unplanned += vbytes(g, v);
+        }
+    }
+    assert_int_equal(st->unplanned_bytes, unplanned);
+    assert_true(st->arena_bytes <= st->unplanned_bytes);
+    /* values alive at the same time never share bytes, except an in-place output and the
+     * input that dies where it is written */
+    for (int a = 0; a < g->n_vals; a++) {
+        const ig_val *va = &g->vals[a];
+        if (va->buf != IG_BUF_ARENA || va->alias_of >= 0) continue;
+        for (int b = a + 1; b < g->n_vals; b++) {
+            const ig_val *vb = &g->vals[b];
+            if (vb->buf != IG_BUF_ARENA || vb->alias_of >= 0) continue;
+            bool live_together = def[a] <= last[b] && def[b] <= last[a];
+            bool share = va->offset < vb->offset + vbytes(g, b) && vb->offset < va->offset + vbytes(g, a);
+            if (live_together && share && !inplace_pair(g, last, a, b))
+                fail_msg("seed %llu: '%s' [%d, %d] at %zu+%zu and '%s' [%d, %d] at %zu+%zu overlap",
+                         (unsigned long long)seed, va->name, def[a], last[a], va->offset, vbytes(g, a), vb->name,
+                         def[b], last[b], vb->offset, vbytes(g, b));
+        }
+    }
+    free(def);
+    free(last);
+}
+
+/* Runs a DAG once as planned and once with every computed value in a place of its own
+ * (all IO): shared arena bytes must not change any output. */
+static void run_both_ways(ig_ctx *ctx, const dag *d, uint64_t seed)
+{
+    ig_graph planned, separate;
+    OK(ig_graph_copy(&planned, &d->g));
+    OK(ig_graph_copy(&separate, &d->g));
+    for (int v = 0; v < separate.n_vals; v++)
+        if (separate.vals[v].node >= 0 && separate.vals[v].alias_of < 0) separate.vals[v].buf = IG_BUF_IO;
+    ig_program *p[2];
+    OK(ig_program_create(ctx, &planned, &p[0]));
+    OK(ig_program_create(ctx, &separate, &p[1]));
+    assert_int_equal(p[1]->plan.arena_bytes, 0);
+    float *params = malloc(d->params_bytes ? d->params_bytes : 1);
+    assert_non_null(params);
+    fill(params, d->params_bytes / sizeof *params, seed + 1);
+    float x0[B * 8], x1[B * 16];
+    fill(x0, B * 8, seed + 2);
+    fill(x1, B * 16, seed + 3);
+    for (int k = 0; k < 2; k++) {
+        OK(ig_program_write(p[k], d->inputs[0], x0, sizeof x0));
+        OK(ig_program_write(p[k], d->inputs[1], x1, sizeof x1));
+        OK(ig_program_run(p[k], params, NULL, NULL));
+    }
+    for (int o = 0; o < d->n_outputs; o++) {
+        size_t bytes = ig_val_bytes(&d->g.vals[d->outputs[o]]);
+        float *y0 = malloc(bytes), *y1 = malloc(bytes);
+        assert_true(y0 && y1);
+        OK(ig_program_read(p[0], d->outputs[o], y0, bytes));
+        OK(ig_program_read(p[1], d->outputs[o], y1, bytes));
+        if (memcmp(y0, y1, bytes) != 0)
+            fail_msg("seed %llu: output '%s' differs between the planned and the unshared run", (unsigned long long)seed,
+                     d->g.vals[d->outputs[o]].name);
+        free(y0);
+        free(y1);
+    }
+    free(params);
+    ig_program_destroy(p[0]);
+    ig_program_destroy(p[1]);
+}
+
+static void test_plan_random_dags(void **state)
+{
+    size_t planned = 0, unplanned = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        dag d;
+        random_dag(&d, seed, 40);
+        ig_graph g;
+        OK(ig_graph_copy(&g, &d.g));
+        ig_plan_stats st;
+        OK(ig_plan_memory(&g, &st));
+        check_plan(&d.g, &g, &st, seed);
+        planned += st.arena_bytes;
+        unplanned += st.unplanned_bytes;
+        ig_graph_free(&g);
+        if (seed % 10 == 0) run_both_ways(*state, &d, seed);
+        ig_graph_free(&d.g);
+    }
+    print_message("200 random DAGs: planned %zu bytes in all, unplanned %zu\n", planned, unplanned);
+    assert_true(planned < unplanned);
+}
+
+/* A view has no bytes of its own: it sits where its root does, in the arena or in IO. */
+static void test_plan_views(void **state)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    int x = leaf(&g, 3, (int64_t[]){4, 2, 3}, IG_BUF_IO, 512, "x");
+    ig_attrs flat = {.shape = ig_shape_make(1, (int64_t[]){6})};
+    int xv = node(&g, IG_OP_RESHAPE, &x, 1, &flat);
+    int c = unary(&g, IG_OP_COPY, xv);
+    int cv = node(&g, IG_OP_RESHAPE, &c, 1, &(ig_attrs){.shape = ig_shape_make(2, (int64_t[]){2, 3})});
+    int cvv = node(&g, IG_OP_RESHAPE, &cv, 1, &flat);
+    int y = unary(&g, IG_OP_TANH, cvv);
+    g.vals[y].buf = IG_BUF_IO;
+    ig_plan_stats st;
+    OK(ig_plan_memory(&g, &st));
+    assert_int_equal(g.vals[xv].buf, IG_BUF_IO);
+    assert_int_equal(g.vals[xv].offset, 512);
+    assert_int_equal(g.vals[c].buf, IG_BUF_ARENA);
+    assert_int_equal(g.vals[cv].buf, IG_BUF_ARENA);
+    assert_int_equal(g.vals[cv].offset, g.vals[c].offset);
+    assert_int_equal(g.vals[cvv].offset, g.vals[c].offset);
+    assert_int_equal(st.n_values, 1); /* only c has bytes of its own */
+    ig_graph_free(&g);
+}
+
+/* relu writes over its input when that input dies there, and only then. */
+static void test_plan_inplace(void **state)
+{
+    const int64_t d[2] = {8, 32};
+    for (int reread = 0; reread < 2; reread++) {
+        ig_graph g;
+        ig_graph_init(&g);
+        int x = leaf(&g, 2, d, IG_BUF_IO, 0, "x");
+        int a = unary(&g, IG_OP_COPY, x);
+        int r = unary(&g, IG_OP_RELU, a);
+        int y = reread ? add(&g, r, a) : unary(&g, IG_OP_COPY, r);
+        g.vals[y].buf = IG_BUF_IO;
+        ig_plan_stats st;
+        OK(ig_plan_memory(&g, &st));
+        if (reread)
+            assert_int_not_equal(g.vals[r].offset, g.vals[a].offset);
+        else
+            assert_int_equal(g.vals[r].offset, g.vals[a].offset);
+        assert_int_equal(st.arena_bytes, (reread ? 2 : 1) * vbytes(&g, a));
+        ig_graph_free(&g);
+    }
+    /* an input in IO is never overwritten, dead or not */
+    ig_graph g;
+    ig_graph_init(&g);
+    int x = leaf(&g, 2, d, IG_BUF_IO, 0, "x");
+    int r = unary(&g, IG_OP_RELU, x);
+    int y = unary(&g, IG_OP_COPY, r);
+    g.vals[y].buf = IG_BUF_IO;
+    ig_plan_stats st;
+    OK(ig_plan_memory(&g, &st));
+    assert_int_equal(g.vals[x].offset, 0);
+    assert_int_equal(g.vals[r].buf, IG_BUF_ARENA);
+    ig_graph_free(&g);
+}
+
+/* ---------------------------------------------------------------- autodiff */
+
+/* y = x + x: the two uses' gradients are summed, dx = 2·dy; and z = tanh(x) + x mixes a
+ * path through an op with a direct one: dx = dz·(1 − tanh²x) + dz. */
+static void test_autodiff_sums_uses(void **state)
+{
+    ig_ctx *ctx = *state;
+    for (int variant = 0; variant < 2; variant++) {
+        ig_graph g;
+        ig_graph_init(&g);
+        const int64_t d[2] = {3, 4};
+        int x = leaf(&g, 2, d, IG_BUF_IO, 0, "x");
+        int y = add(&g, variant ? unary(&g, IG_OP_TANH, x) : x, x);
+        int r = leaf(&g, 2, d, IG_BUF_IO, 0, "r");
+        int n_before = g.n_nodes, gx;
+        OK(ig_autodiff(&g, 1, &y, &r, 1, &x, &gx));
+        assert_true(gx >= 0);
+        int sums = 0;
+        for (int i = n_before; i < g.n_nodes; i++) sums += g.nodes[i].op == IG_OP_ADD;
+        assert_int_equal(sums, 1);
+        OK(ig_graph_materialize(&g, gx, &gx));
+        g.vals[gx].buf = IG_BUF_IO;
+        ig_program *p;
+        OK(ig_program_create(ctx, &g, &p));
+        float xv[12], rv[12], dx[12];
+        fill(xv, 12, 5);
+        fill(rv, 12, 6);
+        OK(ig_program_write(p, x, xv, sizeof xv));
+        OK(ig_program_write(p, r, rv, sizeof rv));
+        OK(ig_program_run(p, NULL, NULL, NULL));
+        OK(ig_program_read(p, gx, dx, sizeof dx));
+        for (int i = 0; i < 12; i++) {
+            if (variant == 0) {
+                assert_true(dx[i] == 2.0f * rv[i]); /* r + r is exact */
+            } else {
+                float t = tanhf(xv[i]);
+                assert_float_equal(dx[i], rv[i] * (1 - t * t) + rv[i], 1e-6);
+            }
+        }
+        ig_program_destroy(p);
+    }
+}
+
+/* Values the roots do not depend on through them get no gradient (-1), and no nodes are
+ * emitted for them. */
+static void test_autodiff_off_path(void **state)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    const int64_t d[2] = {2, 3};
+    int x = leaf(&g, 2, d, IG_BUF_IO, 0, "x");
+    int w = leaf(&g, 2, d, IG_BUF_IO, 0, "w");
+    int unused = leaf(&g, 2, d, IG_BUF_IO, 0, "unused");
+    int side = unary(&g, IG_OP_TANH, w); /* depends on w, but the root does not depend on it */
+    int y = unary(&g, IG_OP_RELU, x);
+    int r = leaf(&g, 2, d, IG_BUF_IO, 0, "r");
+    int wrt[4] = {x, w, unused, side}, grads[4] = {-5, -5, -5, -5};
+    int n_before = g.n_nodes;
+    OK(ig_autodiff(&g, 1, &y, &r, 4, wrt, grads));
+    assert_true(grads[0] >= 0);
+    assert_int_equal(grads[1], -1);
+    assert_int_equal(grads[2], -1);
+    assert_int_equal(grads[3], -1);
+    assert_int_equal(g.n_nodes, n_before + 1); /* relu's gradient only */
+    assert_int_equal(g.nodes[n_before].op, IG_OP_ACT_GRAD);
+    ig_graph_free(&g);
+}
+
+/* ---------------------------------------------------------------- fusion */
+
+/* x [4, 3] → dense (w [5, 3], b [5]) → act; returns the graph with ids in *ids
+ * (x, w, b, dense out, act out). */
+static void dense_act_graph(ig_graph *g, ig_op act, int *ids)
+{
+    ig_graph_init(g);
+    ids[0] = leaf(g, 2, (int64_t[]){4, 3}, IG_BUF_IO, 0, "x");
+    ids[1] = leaf(g, 2, (int64_t[]){5, 3}, IG_BUF_PARAMS, 0, "w");
+    ids[2] = leaf(g, 1, (int64_t[]){5}, IG_BUF_PARAMS, IG_ALIGN, "b");
+    ids[3] = node(g, IG_OP_DENSE, ids, 3, &(ig_attrs){.i = {1, IG_ACT_NONE}});
+    ids[4] = unary(g, act, ids[3]);
+}
+
+static void test_fuse_dense_act(void **state)
+{
+    ig_ctx *ctx = *state;
+    const ig_op acts[2] = {IG_OP_RELU, IG_OP_TANH};
+    const ig_act want[2] = {IG_ACT_RELU, IG_ACT_TANH};
+    for (int a = 0; a < 2; a++) {
+        ig_graph g;
+        int id[5];
+        dense_act_graph(&g, acts[a], id);
+        g.vals[id[4]].buf = IG_BUF_IO;
+        OK(ig_fuse_activations(&g, NULL, 0));
+        assert_int_equal(g.nodes[0].op, IG_OP_DENSE);
+        assert_int_equal(g.nodes[0].attrs.i[1], want[a]);
+        assert_int_equal(g.nodes[0].out[0], id[4]);
+        assert_int_equal(g.vals[id[4]].node, 0);
+        assert_int_equal(g.nodes[1].op, IG_OP_NOP);
+        assert_int_equal(ig_graph_uses(&g, id[3]), 0);
+
+        /* and it computes act(x·wᵀ + b) */
+        ig_program *p;
+        OK(ig_program_create(ctx, &g, &p));
+        float x[12], params[2 * IG_ALIGN / sizeof(float)], y[20];
+        fill(x, 12, 11);
+        fill(params, 15, 12);
+        fill(params + IG_ALIGN / sizeof(float), 5, 13);
+        const float *w = params, *b = params + IG_ALIGN / sizeof(float);
+        OK(ig_program_write(p, id[0], x, sizeof x));
+        OK(ig_program_run(p, params, NULL, NULL));
+        OK(ig_program_read(p, id[4], y, sizeof y));
+        for (int r = 0; r < 4; r++)
+            for (int o = 0; o < 5; o++) {
+                double z = b[o];
+                for (int k = 0; k < 3; k++) z += (double)x[r * 3 + k] * w[o * 3 + k];
+                double ref = a == 0 ? (z > 0 ? z : 0) : tanh(z);
+                assert_float_equal(y[r * 5 + o], ref, 1e-6);
+            }
+        ig_program_destroy(p);
+    }
+}
+
+/* No fusion when the dense result is read by another node, or kept by the caller. */
+static void test_fuse_blocked(void **state)
+{
+    for (int why = 0; why < 2; why++) {
+        ig_graph g;
+        int id[5];
+        dense_act_graph(&g, IG_OP_RELU, id);
+        int keep = id[3];
+        if (why == 0) add(&g, id[4], id[3]);
+        OK(ig_fuse_activations(&g, &keep, why == 1 ? 1 : 0));
+        assert_int_equal(g.nodes[0].attrs.i[1], IG_ACT_NONE);
+        assert_int_equal(g.nodes[0].out[0], id[3]);
+        assert_int_equal(g.nodes[1].op, IG_OP_RELU);
+        assert_int_equal(g.vals[id[4]].node, 1);
+        ig_graph_free(&g);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_chain),
+        cmocka_unit_test_setup_teardown(test_plan_random_dags, setup, teardown),
+        cmocka_unit_test(test_plan_views),
+        cmocka_unit_test(test_plan_inplace),
+        cmocka_unit_test_setup_teardown(test_autodiff_sums_uses, setup, teardown),
+        cmocka_unit_test(test_autodiff_off_path),
+        cmocka_unit_test_setup_teardown(test_fuse_dense_act, setup, teardown),
+        cmocka_unit_test(test_fuse_blocked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
