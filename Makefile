@@ -8,7 +8,7 @@ PACKAGES := build-essential cmake pkg-config libopenblas-dev zlib1g-dev libcjson
             libcmocka-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build demo test install bench clean
+.PHONY: all deps configure build demo test gpu-test install bench clean
 
 all: build
 
@@ -30,6 +30,10 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# On a machine with an NVIDIA GPU: GPU tests, conformance on CUDA, memcheck, demo, benchmarks.
+gpu-test: deps
+	tools/gpu_check.sh
 
 install: build
 	cmake --install $(BUILD)

@@ -24,27 +24,6 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Mean loss and accuracy of the model over a whole dataset. */
-static ig_status evaluate(ig_trainer *t, ig_loader *ld, double *loss, double *acc)
-{
-    ig_tensor *x, *y;
-    double sum = 0;
-    int64_t correct = 0, count = 0;
-    for (;;) {
-        ig_status s = ig_loader_next(ld, &x, &y);
-        if (s != IG_OK) return s;
-        if (!x) break;
-        ig_eval_result r;
-        if ((s = ig_eval_batch(t, x, y, &r)) != IG_OK) return s;
-        sum += (double)r.loss * r.count;
-        correct += r.correct;
-        count += r.count;
-    }
-    *loss = sum / count;
-    *acc = (double)correct / count;
-    return IG_OK;
-}
-
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
@@ -52,7 +31,6 @@ int main(int argc, char **argv)
     char p1[512], p2[512];
     ig_ctx *ctx = NULL;
     ig_dataset *train = NULL, *test = NULL;
-    ig_loader *train_ld = NULL, *test_ld = NULL;
     ig_model *m = NULL;
     ig_trainer *t = NULL;
     int rc = 1;
@@ -67,8 +45,6 @@ int main(int argc, char **argv)
     CHECK(ig_dataset_load_idx(ctx, p1, p2, &test));
     CHECK(ig_dataset_normalize(train, 0.2860f, 0.3530f));
     CHECK(ig_dataset_normalize(test, 0.2860f, 0.3530f));
-    CHECK(ig_loader_create(train, 128, true, 1, false, &train_ld));
-    CHECK(ig_loader_create(test, 1000, false, 0, false, &test_ld));
 
     CHECK(ig_model_create(ctx, (int64_t[]){128, 1, 28, 28}, 4, &m));
     ig_value v = ig_model_input(m);
@@ -84,25 +60,25 @@ int main(int argc, char **argv)
     CHECK(ig_trainer_create(m, &cfg, &t));
     printf("model: %lld parameters\n", (long long)ig_model_num_params(m));
 
-    double t0 = now(), test_loss = 0, test_acc = 0;
+    /* Both datasets stay on the device: each step gathers its own shuffled batch there. */
+    ig_epoch_config ep = ig_epoch_defaults();
+    ep.batch_size = 128;
+    ep.seed = 1;
+    double t0 = now(), test_acc = 0;
     for (int e = 1; e <= epochs; e++) {
-        ig_tensor *x, *y;
-        int64_t first = ig_trainer_step_count(t);
-        for (;;) {
-            CHECK(ig_loader_next(train_ld, &x, &y));
-            if (!x) break;
-            CHECK(ig_train_batch(t, x, y, NULL)); /* queued: no wait for the device */
-        }
+        int64_t first = ig_trainer_step_count(t), steps;
+        CHECK(ig_train_epoch(t, train, &ep, &steps)); /* queued: no wait for the device */
         /* the epoch's losses stayed on the device; read them once */
-        int64_t steps = ig_trainer_step_count(t) - first;
         float losses[IG_LOSS_HISTORY];
-        double sum = 0;
         int64_t n = steps < IG_LOSS_HISTORY ? steps : IG_LOSS_HISTORY;
         CHECK(ig_trainer_losses(t, first + steps - n, n, losses));
+        double sum = 0;
         for (int64_t i = 0; i < n; i++) sum += losses[i];
-        CHECK(evaluate(t, test_ld, &test_loss, &test_acc));
-        printf("epoch %2d  train loss %.4f  test loss %.4f  test accuracy %.4f  (%.1f s)\n", e, sum / n,
-               test_loss, test_acc, now() - t0);
+        ig_eval_result r;
+        CHECK(ig_evaluate(t, test, 1000, &r));
+        test_acc = (double)r.correct / (double)r.count;
+        printf("epoch %2d  train loss %.4f  test loss %.4f  test accuracy %.4f  (%.1f s)\n", e, sum / n, r.loss,
+               test_acc, now() - t0);
         fflush(stdout);
     }
     printf("final test accuracy: %.4f\n", test_acc);
@@ -110,8 +86,6 @@ int main(int argc, char **argv)
 fail:
     ig_trainer_destroy(t);
     ig_model_destroy(m);
-    ig_loader_destroy(train_ld);
-    ig_loader_destroy(test_ld);
     ig_dataset_destroy(train);
     ig_dataset_destroy(test);
     ig_ctx_destroy(ctx);

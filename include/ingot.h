@@ -292,15 +292,43 @@ int64_t ig_trainer_step_count(const ig_trainer *t);
 
 /* ---------------------------------------------------------------- data */
 
-/* A labelled dataset held in host memory: samples (f32, one shape per sample) and integer
- * labels. */
+/* Epochs over a dataset kept on the device. The dataset is copied to the trainer's device
+ * on first use (again after it changes, e.g. ig_dataset_normalize); on the CPU it is used
+ * in place. Each step's program gathers its own batch from it, in an order shuffled on the
+ * device from (seed, epoch number), so an epoch moves no batch across the bus. */
 typedef struct ig_dataset ig_dataset;
+
+typedef struct ig_epoch_config {
+    int64_t batch_size; /* ≥ 1; a dataset smaller than it is one batch */
+    bool shuffle;       /* a new order each epoch; false: the dataset's order */
+    bool drop_last;     /* skip the last, smaller batch */
+    uint64_t seed;      /* with the trainer's epoch count, determines the order */
+} ig_epoch_config;
+
+/* batch 128, shuffled, last batch kept, seed 0. */
+ig_epoch_config ig_epoch_defaults(void);
+
+/* One epoch of training: ceil(n / batch) steps (floor with drop_last), each one run of a
+ * step program, as ig_train_batch does. Returns when the steps are queued (CUDA: without
+ * waiting for them); *steps (may be NULL) receives their number, and their losses are read
+ * with ig_trainer_losses. The dataset's labels must be < the model's classes (sparse
+ * cross-entropy only). */
+ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *cfg, int64_t *steps);
+
+/* Loss and accuracy over a whole dataset kept on the device, in batches of batch_size;
+ * one synchronisation at the end. */
+ig_status ig_evaluate(ig_trainer *t, ig_dataset *ds, int64_t batch_size, ig_eval_result *out);
+
+/* A labelled dataset held in host memory: samples (f32, one shape per sample) and integer
+ * labels (see also the epoch functions above). */
 
 /* Reads an MNIST-format (IDX) image file and its label file, gzip-compressed or not
  * (e.g. /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz). Pixels are scaled
  * to [0, 1]; samples have shape [1, rows, cols]. */
 ig_status ig_dataset_load_idx(ig_ctx *ctx, const char *images_path, const char *labels_path,
                               ig_dataset **out);
+/* A dataset holding copies of x (f32 [n, sample shape...]) and y (i32 [n], labels ≥ 0). */
+ig_status ig_dataset_create(ig_ctx *ctx, const ig_tensor *x, const ig_tensor *y, ig_dataset **out);
 void ig_dataset_destroy(ig_dataset *ds);
 int64_t ig_dataset_size(const ig_dataset *ds);
 /* Sample shape (without the batch dimension); returns its ndim. */

@@ -332,6 +332,47 @@ static void test_loss_ring_and_memory(void **state)
     ig_ctx_destroy(ctx);
 }
 
+/* An epoch over a resident dataset (gathered and shuffled on the device) and a whole-dataset
+ * evaluation give the CPU backend's results. */
+static void test_resident_epoch_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults();
+    pair p;
+    pair_make(&p, cfg);
+    enum { N = 300 };
+    ig_tensor *xc = random_x(p.cpu, N, 41), *yc = random_labels(p.cpu, N, 42);
+    ig_dataset *dc, *dg;
+    assert_int_equal(ig_dataset_create(p.cpu, xc, yc, &dc), IG_OK);
+    assert_int_equal(ig_dataset_create(p.gpu, xc, yc, &dg), IG_OK);
+    ig_epoch_config ep = ig_epoch_defaults();
+    ep.batch_size = 64;
+    ep.seed = 3;
+    for (int e = 0; e < 3; e++) {
+        int64_t sc, sg;
+        assert_int_equal(ig_train_epoch(p.tc, dc, &ep, &sc), IG_OK);
+        assert_int_equal(ig_train_epoch(p.tg, dg, &ep, &sg), IG_OK);
+        assert_int_equal(sc, 5);
+        assert_int_equal(sg, 5);
+    }
+    float lc[15], lg[15];
+    assert_int_equal(ig_trainer_losses(p.tc, 0, 15, lc), IG_OK);
+    assert_int_equal(ig_trainer_losses(p.tg, 0, 15, lg), IG_OK);
+    assert_true(rel_err(lg, lc, 15) < 1e-5);
+    assert_true(params_rel_err(p.mc, p.mg) < 1e-4);
+    ig_eval_result rc, rg;
+    assert_int_equal(ig_evaluate(p.tc, dc, 128, &rc), IG_OK);
+    assert_int_equal(ig_evaluate(p.tg, dg, 128, &rg), IG_OK);
+    assert_int_equal(rc.count, N);
+    assert_int_equal(rg.count, N);
+    assert_int_equal(rc.correct, rg.correct);
+    assert_true(fabsf(rc.loss - rg.loss) <= 1e-5f * fabsf(rc.loss));
+    ig_dataset_destroy(dc);
+    ig_dataset_destroy(dg);
+    ig_tensor_release(xc);
+    ig_tensor_release(yc);
+    pair_free(&p);
+}
+
 int main(void)
 {
     ig_ctx *ctx;
@@ -347,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_mse_matches_cpu),
         cmocka_unit_test(test_graph_equals_eager),
         cmocka_unit_test(test_loss_ring_and_memory),
+        cmocka_unit_test(test_resident_epoch_matches_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #define NORM_FLOOR 1e-6
 
 #define MAX_OPERANDS IG_MAX_IN
+#define MAX_LAYERS 64
 
 typedef enum outcome { OUT_PASS = 0, OUT_FAIL, OUT_SKIP, OUT_ERROR } outcome;
 
@@ -39,52 +40,31 @@ typedef struct run {
         if (check_o_ != OUT_PASS) return check_o_;   \
     } while (0)
 
-static outcome verdict(run *r, outcome o, const char *fmt, va_list ap)
+/* Sets the case's message; the macros below give the outcome at the call site, where the
+ * compiler can see it. */
+static void note(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(run *r, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(r->msg, sizeof r->msg, fmt, ap);
-    return o;
+    va_end(ap);
 }
 
-/* The case itself is malformed: the run stops (exit 2). */
-static outcome bad(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static outcome bad(run *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    outcome o = verdict(r, OUT_ERROR, fmt, ap);
-    va_end(ap);
-    return o;
-}
-
-static outcome failed(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static outcome failed(run *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    outcome o = verdict(r, OUT_FAIL, fmt, ap);
-    va_end(ap);
-    return o;
-}
-
-static outcome skipped(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static outcome skipped(run *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    outcome o = verdict(r, OUT_SKIP, fmt, ap);
-    va_end(ap);
-    return o;
-}
+/* BAD: the case itself is malformed, and the run stops (exit 2). */
+#define BAD(r, ...) (note((r), __VA_ARGS__), OUT_ERROR)
+#define FAILED(r, ...) (note((r), __VA_ARGS__), OUT_FAIL)
+#define SKIPPED(r, ...) (note((r), __VA_ARGS__), OUT_SKIP)
 
 /* A library call failed: the case fails with the library's message. */
-static outcome lib_failed(run *r, const char *what) { return failed(r, "%s: %s", what, ig_last_error()); }
+static outcome lib_failed(run *r, const char *what) { return FAILED(r, "%s: %s", what, ig_last_error()); }
 
 /* ---------------------------------------------------------------- case fields */
 
 static outcome field_str(run *r, const cJSON *obj, const char *key, const char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsString(v)) return bad(r, "\"%s\" is missing or not a string", key);
+    if (!cJSON_IsString(v)) return BAD(r, "\"%s\" is missing or not a string", key);
     *out = v->valuestring;
     return OUT_PASS;
 }
@@ -93,7 +73,7 @@ static outcome field_int(run *r, const cJSON *obj, const char *key, int lo, int 
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) || v->valuedouble != floor(v->valuedouble))
-        return bad(r, "\"%s\" must be an integer in [%d, %d]", key, lo, hi);
+        return BAD(r, "\"%s\" must be an integer in [%d, %d]", key, lo, hi);
     *out = (int)v->valuedouble;
     return OUT_PASS;
 }
@@ -105,7 +85,7 @@ static outcome field_roles(run *r, const cJSON *obj, const char *key, int lo, in
     bool ok = cJSON_IsArray(v);
     cJSON_ArrayForEach(e, v) ok = ok && cJSON_IsString(e);
     *n = ok ? cJSON_GetArraySize(v) : 0;
-    if (!ok || *n < lo || *n > hi) return bad(r, "\"%s\" must be a list of %d to %d tensor names", key, lo, hi);
+    if (!ok || *n < lo || *n > hi) return BAD(r, "\"%s\" must be a list of %d to %d tensor names", key, lo, hi);
     *out = v;
     return OUT_PASS;
 }
@@ -116,8 +96,8 @@ static const char *role_at(const cJSON *roles, int i) { return cJSON_GetArrayIte
 static outcome attr_num(run *r, const cJSON *attrs, const char *key, double dflt, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, key);
-    if (!v && isnan(dflt)) return bad(r, "attribute \"%s\" is missing", key);
-    if (v && !cJSON_IsNumber(v)) return bad(r, "attribute \"%s\" is not a number", key);
+    if (!v && isnan(dflt)) return BAD(r, "attribute \"%s\" is missing", key);
+    if (v && !cJSON_IsNumber(v)) return BAD(r, "attribute \"%s\" is not a number", key);
     *out = v ? v->valuedouble : dflt;
     return OUT_PASS;
 }
@@ -125,7 +105,7 @@ static outcome attr_num(run *r, const cJSON *attrs, const char *key, double dflt
 static outcome attr_bool(run *r, const cJSON *attrs, const char *key, bool dflt, bool *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, key);
-    if (v && !cJSON_IsBool(v)) return bad(r, "attribute \"%s\" is not a boolean", key);
+    if (v && !cJSON_IsBool(v)) return BAD(r, "attribute \"%s\" is not a boolean", key);
     *out = v ? cJSON_IsTrue(v) : dflt;
     return OUT_PASS;
 }
@@ -135,7 +115,7 @@ static outcome attr_pair(run *r, const cJSON *attrs, const char *key, double d0,
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, key);
     if (v && (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(v->child) ||
               !cJSON_IsNumber(v->child->next)))
-        return bad(r, "attribute \"%s\" is not a pair of numbers", key);
+        return BAD(r, "attribute \"%s\" is not a pair of numbers", key);
     out[0] = v ? v->child->valuedouble : d0;
     out[1] = v ? v->child->next->valuedouble : d1;
     return OUT_PASS;
@@ -145,12 +125,12 @@ static outcome attr_pair(run *r, const cJSON *attrs, const char *key, double d0,
  * Model layers carry their "op" among their attributes. */
 static outcome check_attrs(run *r, const char *op, const cJSON *attrs, const char *const *known)
 {
-    if (attrs && !cJSON_IsObject(attrs)) return bad(r, "the attributes of '%s' are not an object", op);
+    if (attrs && !cJSON_IsObject(attrs)) return BAD(r, "the attributes of '%s' are not an object", op);
     const cJSON *a;
     cJSON_ArrayForEach(a, attrs) {
         bool ok = strcmp(a->string, "op") == 0;
         for (int i = 0; known[i] && !ok; i++) ok = strcmp(a->string, known[i]) == 0;
-        if (!ok) return skipped(r, "op '%s' attribute '%s' not supported", op, a->string);
+        if (!ok) return SKIPPED(r, "op '%s' attribute '%s' not supported", op, a->string);
     }
     return OUT_PASS;
 }
@@ -161,11 +141,11 @@ static outcome tensor(run *r, const char *role, ig_dtype dtype, const ig_st_tens
 {
     char key[512];
     if (snprintf(key, sizeof key, "%s/%s", r->name, role) >= (int)sizeof key)
-        return bad(r, "tensor name '%s/%s' is too long", r->name, role);
+        return BAD(r, "tensor name '%s/%s' is too long", r->name, role);
     const ig_st_tensor *t = ig_st_get(r->st, key);
-    if (!t) return bad(r, "tensor '%s' is not in tensors.safetensors", key);
+    if (!t) return BAD(r, "tensor '%s' is not in tensors.safetensors", key);
     if (t->dtype != dtype)
-        return bad(r, "tensor '%s' is %s, expected %s", key, ig_dtype_name(t->dtype), ig_dtype_name(dtype));
+        return BAD(r, "tensor '%s' is %s, expected %s", key, ig_dtype_name(t->dtype), ig_dtype_name(dtype));
     *out = t;
     return OUT_PASS;
 }
@@ -183,7 +163,7 @@ static outcome same_shape(run *r, const char *what, const ig_shape *got, const i
     ig_shape ws = shape_of(want);
     if (ig_shape_eq(got, &ws)) return OUT_PASS;
     char a[64], b[64];
-    return failed(r, "%s has shape %s, expected %s", what, ig_shape_str(got, a, sizeof a), ig_shape_str(&ws, b, sizeof b));
+    return FAILED(r, "%s has shape %s, expected %s", what, ig_shape_str(got, a, sizeof a), ig_shape_str(&ws, b, sizeof b));
 }
 
 /* Targets as ingot takes them: class ids (int64 in the file) as i32, or f32 values. */
@@ -198,7 +178,7 @@ static outcome target_tensor(run *r, const char *role, ig_dtype dtype, ig_tensor
     }
     const int64_t *ids = t->data;
     for (int64_t i = 0; i < t->numel; i++)
-        if (ids[i] < INT32_MIN || ids[i] > INT32_MAX) return bad(r, "class id %lld does not fit i32", (long long)ids[i]);
+        if (ids[i] < INT32_MIN || ids[i] > INT32_MAX) return BAD(r, "class id %lld does not fit i32", (long long)ids[i]);
     if (ig_tensor_create(r->ctx, IG_I32, t->shape, t->ndim, out) != IG_OK) return lib_failed(r, "target");
     int32_t *dst = ig_tensor_data(*out);
     for (int64_t i = 0; i < t->numel; i++) dst[i] = (int32_t)ids[i];
@@ -215,7 +195,7 @@ static outcome compare(run *r, const char *what, const float *got, const float *
         norm += (double)want[i] * want[i];
     }
     double err = sqrt(diff) / fmax(sqrt(norm), NORM_FLOOR);
-    if (!(err <= tol)) return failed(r, "%s rel err %.1e > %.0e", what, err, tol); /* NaN fails too */
+    if (!(err <= tol)) return FAILED(r, "%s rel err %.1e > %.0e", what, err, tol); /* NaN fails too */
     if (err > r->worst) r->worst = err;
     return OUT_PASS;
 }
@@ -226,7 +206,7 @@ static outcome check_output(run *r, ig_program *p, int v, const char *what, cons
 {
     if (v >= 0) CHECK(same_shape(r, what, &p->g.vals[v].shape, want));
     float *got = calloc((size_t)(want->numel ? want->numel : 1), sizeof *got);
-    if (!got) return bad(r, "out of memory");
+    if (!got) return BAD(r, "out of memory");
     outcome o = OUT_PASS;
     if (v >= 0 && ig_program_read(p, v, got, want->nbytes) != IG_OK) o = lib_failed(r, "ig_program_read");
     if (o == OUT_PASS) o = compare(r, what, got, want->data, want->numel, tol);
@@ -265,7 +245,7 @@ static outcome dense_model(run *r, ig_model *m, const cJSON *layer, const char *
     CHECK(attr_num(r, layer, "units", NAN, &units));
     CHECK(attr_bool(r, layer, "bias", true, &bias)); /* nn.Linear's default */
     if (!(units >= 1 && units <= INT32_MAX) || units != floor(units))
-        return bad(r, "dense units %g is not a positive integer", units);
+        return BAD(r, "dense units %g is not a positive integer", units);
     *v = ig_dense(m, *v, (int64_t)units, bias, name);
     return OUT_PASS;
 }
@@ -392,19 +372,22 @@ static const opt_def opt_ops[] = {
     {"adamw", adam_attrs, IG_OPT_ADAMW, IG_OP_ADAM, 2, adamw_config},
 };
 
-#define FIND(table, op)                                                          \
-    for (size_t find_i_ = 0; find_i_ < sizeof table / sizeof table[0]; find_i_++) \
-        if (strcmp(table[find_i_].name, op) == 0) return &table[find_i_];        \
-    return NULL
+/* The entry of an op table (each entry starts with its name), or NULL. */
+static const void *find_entry(const void *table, size_t n, size_t size, const char *op)
+{
+    for (size_t i = 0; i < n; i++) {
+        const void *e = (const char *)table + i * size;
+        if (strcmp(*(const char *const *)e, op) == 0) return e;
+    }
+    return NULL;
+}
 
-static const layer_def *find_layer(const char *op) { FIND(layer_ops, op); }
-static const loss_def *find_loss(const char *op) { FIND(loss_ops, op); }
-static const opt_def *find_opt(const char *op) { FIND(opt_ops, op); }
+#define FIND(table, op) find_entry(table, sizeof table / sizeof table[0], sizeof table[0], op)
 
 /* The optimizer's configuration from a case: its table entry, attributes checked. */
 static outcome opt_config(run *r, const char *op, const cJSON *attrs, const opt_def **def, ig_trainer_config *cfg)
 {
-    if (!(*def = find_opt(op))) return skipped(r, "op '%s' not supported", op);
+    if (!(*def = FIND(opt_ops, op))) return SKIPPED(r, "op '%s' not supported", op);
     CHECK(check_attrs(r, op, attrs, (*def)->attrs));
     *cfg = ig_trainer_defaults();
     cfg->optimizer = (*def)->optimizer;
@@ -417,7 +400,7 @@ static outcome opt_config(run *r, const char *op, const cJSON *attrs, const opt_
 static outcome io_leaf(run *r, ig_graph *g, const ig_st_tensor *t, ig_dtype dtype, const char *role, int *v)
 {
     ig_shape s = shape_of(t);
-    if ((*v = ig_graph_leaf(g, &s, dtype, role)) < 0) return bad(r, "out of memory");
+    if ((*v = ig_graph_leaf(g, &s, dtype, role)) < 0) return BAD(r, "out of memory");
     g->vals[*v].buf = IG_BUF_IO;
     return OUT_PASS;
 }
@@ -445,7 +428,7 @@ static outcome write_input(run *r, ig_program *p, int v, const void *data, size_
 /* The tensors of a layer case: operands are its inputs then its params. */
 typedef struct layer_case {
     int n_operands;
-    const char *role[MAX_OPERANDS], *grad_role[MAX_OPERANDS];
+    const char *role[MAX_OPERANDS], *grad_role[MAX_OPERANDS], *y_role;
     const ig_st_tensor *operand[MAX_OPERANDS], *grad[MAX_OPERANDS], *y, *dy;
 } layer_case;
 
@@ -466,7 +449,8 @@ static outcome load_layer_case(run *r, const cJSON *c, layer_case *lc)
         CHECK(tensor(r, lc->role[i], IG_F32, &lc->operand[i]));
         CHECK(tensor(r, lc->grad_role[i], IG_F32, &lc->grad[i]));
     }
-    CHECK(tensor(r, role_at(outputs, 0), IG_F32, &lc->y));
+    lc->y_role = role_at(outputs, 0);
+    CHECK(tensor(r, lc->y_role, IG_F32, &lc->y));
     return tensor(r, upstream, IG_F32, &lc->dy);
 }
 
@@ -477,7 +461,7 @@ static outcome build_layer(run *r, const layer_def *def, const cJSON *attrs, con
 {
     for (int i = 0; i < lc->n_operands; i++) CHECK(io_leaf(r, g, lc->operand[i], IG_F32, lc->role[i], &leaf[i]));
     CHECK(def->graph(r, g, attrs, leaf, lc->n_operands, y));
-    CHECK(same_shape(r, "y", &g->vals[*y].shape, lc->y));
+    CHECK(same_shape(r, lc->y_role, &g->vals[*y].shape, lc->y));
     CHECK(io_leaf(r, g, lc->dy, IG_F32, "dy", dy));
     if (ig_autodiff(g, 1, y, dy, lc->n_operands, leaf, grad) != IG_OK) return lib_failed(r, "ig_autodiff");
     CHECK(io_output(r, g, y));
@@ -490,8 +474,8 @@ static outcome run_layer(run *r, const cJSON *c)
 {
     const char *op;
     CHECK(field_str(r, c, "op", &op));
-    const layer_def *def = find_layer(op);
-    if (!def) return skipped(r, "op '%s' not supported", op);
+    const layer_def *def = FIND(layer_ops, op);
+    if (!def) return SKIPPED(r, "op '%s' not supported", op);
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(c, "attrs");
     CHECK(check_attrs(r, op, attrs, def->attrs));
     layer_case lc;
@@ -507,7 +491,7 @@ static outcome run_layer(run *r, const cJSON *c)
         o = write_input(r, p, leaf[i], lc.operand[i]->data, lc.operand[i]->nbytes);
     if (o == OUT_PASS) o = write_input(r, p, dy, lc.dy->data, lc.dy->nbytes);
     if (o == OUT_PASS && ig_program_run(p, NULL, NULL, NULL) != IG_OK) o = lib_failed(r, "ig_program_run");
-    if (o == OUT_PASS) o = check_output(r, p, y, "y", lc.y, TOL_STEP);
+    if (o == OUT_PASS) o = check_output(r, p, y, lc.y_role, lc.y, TOL_STEP);
     for (int i = 0; o == OUT_PASS && i < lc.n_operands; i++)
         o = check_output(r, p, grad[i], lc.grad_role[i], lc.grad[i], TOL_STEP);
     ig_program_destroy(p);
@@ -521,8 +505,8 @@ static outcome run_loss(run *r, const cJSON *c)
 {
     const char *op, *target_role;
     CHECK(field_str(r, c, "op", &op));
-    const loss_def *def = find_loss(op);
-    if (!def) return skipped(r, "op '%s' not supported", op);
+    const loss_def *def = FIND(loss_ops, op);
+    if (!def) return SKIPPED(r, "op '%s' not supported", op);
     CHECK(check_attrs(r, op, cJSON_GetObjectItemCaseSensitive(c, "attrs"), no_attrs));
     const cJSON *inputs, *outputs, *grads;
     int n;
@@ -543,7 +527,7 @@ static outcome run_loss(run *r, const cJSON *c)
     int pv, tv, outs[2];
     ig_shape ts = ig_shape_make(target->ndim, target->shape);
     outcome o = io_leaf(r, &g, pred, IG_F32, "pred", &pv);
-    if (o == OUT_PASS && (tv = ig_graph_leaf(&g, &ts, def->target, "target")) < 0) o = bad(r, "out of memory");
+    if (o == OUT_PASS && (tv = ig_graph_leaf(&g, &ts, def->target, "target")) < 0) o = BAD(r, "out of memory");
     if (o == OUT_PASS) {
         g.vals[tv].buf = IG_BUF_IO;
         o = graph_node(r, &g, def->op, (int[]){pv, tv}, 2, NULL, outs);
@@ -601,7 +585,7 @@ static outcome build_opt(run *r, const opt_def *def, int64_t numel, ig_graph *g,
     for (int k = 0; k < def->n_moments; k++) in[n++] = flat_leaf(g, numel, IG_BUF_STATE, h + (size_t)k * mb, "moment");
     in[n++] = flat_leaf(g, (int64_t)((sizeof(ig_opt_hyper) + 3) / 4), IG_BUF_STATE, 0, "hyper");
     for (int k = 0; k < n; k++)
-        if (in[k] < 0) return bad(r, "out of memory");
+        if (in[k] < 0) return BAD(r, "out of memory");
     *state_bytes = h + (size_t)def->n_moments * mb;
     return graph_node(r, g, def->op, in, n, NULL, NULL);
 }
@@ -614,14 +598,14 @@ static outcome opt_steps(run *r, ig_program *p, const ig_opt_hyper *hyper, const
     if (be->upload(be, mem[0], p0->data, p0->nbytes) != IG_OK || be->upload(be, mem[2], hyper, sizeof *hyper) != IG_OK)
         return lib_failed(r, "upload");
     float *got = malloc(p0->nbytes ? p0->nbytes : 1);
-    if (!got) return bad(r, "out of memory");
+    if (!got) return BAD(r, "out of memory");
     outcome o = OUT_PASS;
     for (int i = 0; o == OUT_PASS && i < steps; i++) {
         const ig_st_tensor *g, *want;
         o = tensor(r, role_at(grads, i), IG_F32, &g);
         if (o == OUT_PASS) o = tensor(r, role_at(outputs, i), IG_F32, &want);
         if (o == OUT_PASS && (!same_dims(g, p0) || !same_dims(want, p0)))
-            o = bad(r, "'%s' or '%s' does not have the shape of '%s'", role_at(grads, i), role_at(outputs, i), p0->name);
+            o = BAD(r, "'%s' or '%s' does not have the shape of '%s'", role_at(grads, i), role_at(outputs, i), p0->name);
         if (o == OUT_PASS && be->upload(be, mem[1], g->data, g->nbytes) != IG_OK) o = lib_failed(r, "upload");
         if (o == OUT_PASS && ig_program_run(p, mem[0], mem[1], mem[2]) != IG_OK) o = lib_failed(r, "ig_program_run");
         if (o == OUT_PASS && be->download(be, got, mem[0], p0->nbytes) != IG_OK) o = lib_failed(r, "download");
@@ -646,7 +630,7 @@ static outcome run_optimizer(run *r, const cJSON *c)
     CHECK(field_roles(r, c, "outputs", steps, steps, &outputs, &n));
     const ig_st_tensor *p0;
     CHECK(tensor(r, role_at(params, 0), IG_F32, &p0));
-    if (p0->numel < 1) return bad(r, "'%s' is empty", role_at(params, 0));
+    if (p0->numel < 1) return BAD(r, "'%s' is empty", role_at(params, 0));
 
     ig_graph g;
     ig_graph_init(&g);
@@ -658,7 +642,7 @@ static outcome run_optimizer(run *r, const cJSON *c)
     size_t sizes[3] = {p0->nbytes, p0->nbytes, state_bytes};
     void *mem[3] = {NULL, NULL, NULL}; /* PARAMS, GRADS, STATE */
     for (int k = 0; o == OUT_PASS && k < 3; k++)
-        if (!(mem[k] = be->alloc(be, sizes[k]))) o = bad(r, "out of backend memory");
+        if (!(mem[k] = be->alloc(be, sizes[k]))) o = BAD(r, "out of backend memory");
     ig_opt_hyper hyper = hyper_of(&cfg);
     if (o == OUT_PASS) o = opt_steps(r, p, &hyper, grads, outputs, steps, p0, mem);
     for (int k = 0; k < 3; k++)
@@ -673,7 +657,7 @@ static outcome run_optimizer(run *r, const cJSON *c)
 /* The model case's parts, checked before anything is built. */
 typedef struct model_case {
     const cJSON *layers, *params, *outputs;
-    const layer_def *layer_defs[64];
+    const layer_def *layer_defs[MAX_LAYERS];
     int n_layers, n_params, steps;
     const loss_def *loss;
     ig_trainer_config cfg;
@@ -687,18 +671,19 @@ static outcome load_model_case(run *r, const cJSON *c, model_case *mc)
     const char *loss, *opt, *losses;
     int n;
     mc->layers = cJSON_GetObjectItemCaseSensitive(c, "layers");
-    if (!cJSON_IsArray(mc->layers) || (mc->n_layers = cJSON_GetArraySize(mc->layers)) < 1 || mc->n_layers > 64)
-        return bad(r, "\"layers\" must be a list of 1 to 64 layers");
+    if (!cJSON_IsArray(mc->layers) || (mc->n_layers = cJSON_GetArraySize(mc->layers)) < 1 ||
+        mc->n_layers > MAX_LAYERS)
+        return BAD(r, "\"layers\" must be a list of 1 to %d layers", MAX_LAYERS);
     int i = 0;
     cJSON_ArrayForEach(layer, mc->layers) {
         const char *op;
         CHECK(field_str(r, layer, "op", &op));
-        const layer_def *def = mc->layer_defs[i++] = find_layer(op);
-        if (!def || !def->model) return skipped(r, "op '%s' not supported", op);
+        const layer_def *def = mc->layer_defs[i++] = FIND(layer_ops, op);
+        if (!def || !def->model) return SKIPPED(r, "op '%s' not supported", op);
         CHECK(check_attrs(r, op, layer, def->attrs));
     }
     CHECK(field_str(r, c, "loss", &loss));
-    if (!(mc->loss = find_loss(loss))) return skipped(r, "op '%s' not supported", loss);
+    if (!(mc->loss = FIND(loss_ops, loss))) return SKIPPED(r, "op '%s' not supported", loss);
     CHECK(field_str(r, c, "optimizer", &opt));
     const opt_def *od;
     CHECK(opt_config(r, opt, cJSON_GetObjectItemCaseSensitive(c, "attrs"), &od, &mc->cfg));
@@ -712,7 +697,7 @@ static outcome load_model_case(run *r, const cJSON *c, model_case *mc)
     CHECK(field_str(r, c, "losses", &losses));
     CHECK(tensor(r, role_at(inputs, 0), IG_F32, &mc->x));
     CHECK(tensor(r, losses, IG_F32, &mc->losses));
-    if (mc->losses->numel != mc->steps) return bad(r, "'%s' holds %lld losses for %d steps", losses,
+    if (mc->losses->numel != mc->steps) return BAD(r, "'%s' holds %lld losses for %d steps", losses,
                                                    (long long)mc->losses->numel, mc->steps);
     return OUT_PASS;
 }
@@ -721,13 +706,15 @@ static outcome load_model_case(run *r, const cJSON *c, model_case *mc)
 static outcome model_param(run *r, ig_model *m, const char *role, const char *prefix, const ig_st_tensor **t, int *idx)
 {
     size_t pl = strlen(prefix);
-    if (strncmp(role, prefix, pl) != 0) return bad(r, "parameter tensor '%s' does not start with '%s'", role, prefix);
+    if (strncmp(role, prefix, pl) != 0) return BAD(r, "parameter tensor '%s' does not start with '%s'", role, prefix);
     CHECK(tensor(r, role, IG_F32, t));
     if ((*idx = ig_model_param_index(m, role + pl)) < 0)
-        return failed(r, "the model has no parameter '%s'", role + pl);
+        return FAILED(r, "the model has no parameter '%s'", role + pl);
     int64_t shape[IG_MAX_DIMS];
     ig_shape s = ig_shape_make(ig_model_param_shape(m, *idx, shape), shape);
-    return same_shape(r, role, &s, *t);
+    char what[IG_NAME_LEN + 16];
+    snprintf(what, sizeof what, "parameter %s", role + pl);
+    return same_shape(r, what, &s, *t);
 }
 
 static outcome build_model(run *r, const model_case *mc, ig_model *m)
@@ -740,7 +727,7 @@ static outcome build_model(run *r, const model_case *mc, ig_model *m)
     }
     if (ig_model_status(m) != IG_OK) return lib_failed(r, "building the model");
     if (ig_model_param_count(m) != mc->n_params)
-        return failed(r, "the model has %d parameters, the case %d", ig_model_param_count(m), mc->n_params);
+        return FAILED(r, "the model has %d parameters, the case %d", ig_model_param_count(m), mc->n_params);
     for (int i = 0; i < mc->n_params; i++) {
         const ig_st_tensor *t;
         int idx;
@@ -766,7 +753,7 @@ static outcome train_and_compare(run *r, const model_case *mc, ig_model *m, ig_t
         int idx;
         CHECK(model_param(r, m, role_at(mc->outputs, i), "final/", &want, &idx));
         float *got = malloc(want->nbytes ? want->nbytes : 1);
-        if (!got) return bad(r, "out of memory");
+        if (!got) return BAD(r, "out of memory");
         outcome o = ig_model_param_get(m, idx, got, want->numel) == IG_OK
                         ? compare(r, role_at(mc->outputs, i), got, want->data, want->numel, TOL_MODEL)
                         : lib_failed(r, "ig_model_param_get");
@@ -815,7 +802,7 @@ static outcome run_case(run *r, const cJSON *c)
     CHECK(field_str(r, c, "kind", &kind));
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(kinds[i].kind, kind) == 0) return kinds[i].run(r, c);
-    return skipped(r, "kind '%s' not supported", kind);
+    return SKIPPED(r, "kind '%s' not supported", kind);
 }
 
 /* The whole file, NUL-terminated, in *out (the caller frees it). */
@@ -856,7 +843,7 @@ static ig_status slurp(const char *path, char **out)
 /* Parses cases.json and returns its "cases" array (owned by *root). */
 static ig_status load_cases(const char *path, cJSON **root, const cJSON **cases)
 {
-    char *text;
+    char *text = NULL;
     IG_TRY(slurp(path, &text));
     const char *end = NULL;
     *root = cJSON_ParseWithOpts(text, &end, true);

@@ -57,6 +57,9 @@ ig_status ig_program_create(ig_ctx *ctx, ig_graph *g, ig_program **out);
 void ig_program_destroy(ig_program *p);
 /* One run. params/grads/state: the bases of those buffers (NULL if the program has none). */
 ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state);
+/* One run with every external buffer given (ext[IG_BUF_ARENA] and ext[IG_BUF_IO] are ignored:
+ * the program's own are used). */
+ig_status ig_program_run_ext(ig_program *p, void *const *ext);
 /* Copies host data into / out of an IO value; `bytes` must equal the value's size. */
 ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes);
 ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes);

@@ -70,16 +70,23 @@ void ig_program_destroy(ig_program *p)
     free(p);
 }
 
-ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state)
+ig_status ig_program_run_ext(ig_program *p, void *const *ext)
 {
-    void *bases[IG_BUF_COUNT] = {NULL};
+    void *bases[IG_BUF_COUNT];
+    memcpy(bases, ext, sizeof bases);
     bases[IG_BUF_ARENA] = p->arena;
     bases[IG_BUF_IO] = p->io;
-    bases[IG_BUF_PARAMS] = params;
-    bases[IG_BUF_GRADS] = grads;
-    bases[IG_BUF_STATE] = state;
     ig_backend *be = p->ctx->backend;
     return be->run(be, p, bases);
+}
+
+ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state)
+{
+    void *ext[IG_BUF_COUNT] = {NULL};
+    ext[IG_BUF_PARAMS] = params;
+    ext[IG_BUF_GRADS] = grads;
+    ext[IG_BUF_STATE] = state;
+    return ig_program_run_ext(p, ext);
 }
 
 static ig_status io_check(ig_program *p, int v, size_t bytes, const char *what)

@@ -28,12 +28,12 @@ const char *ig_dtype_name(ig_dtype dtype)
 ig_status ig_shape_check(const char *what, const int64_t *shape, int ndim, int64_t *numel)
 {
     if (ndim < 1 || ndim > IG_MAX_DIMS)
-        return ig_fail(IG_ERR_SHAPE, "%s: ndim %d out of range 1..%d", what, ndim, IG_MAX_DIMS);
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: ndim %d out of range 1..%d", what, ndim, IG_MAX_DIMS);
     if (!shape) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL shape", what);
     int64_t n = 1;
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 1) return ig_fail(IG_ERR_SHAPE, "%s: dimension %d is %lld (must be >= 1)", what, i, (long long)shape[i]);
-        if (n > INT64_MAX / 8 / shape[i]) return ig_fail(IG_ERR_SHAPE, "%s: shape too large", what);
+        if (shape[i] < 1) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: dimension %d is %lld (must be >= 1)", what, i, (long long)shape[i]);
+        if (n > INT64_MAX / 8 / shape[i]) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: shape too large", what);
         n *= shape[i];
     }
     *numel = n;

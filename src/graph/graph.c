@@ -119,6 +119,27 @@ ig_status ig_graph_reinfer(ig_graph *g)
     return IG_OK;
 }
 
+void ig_graph_replace_uses(ig_graph *g, int from, int to)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == from) g->nodes[i].in[k] = to;
+    for (int v = 0; v < g->n_vals; v++)
+        if (g->vals[v].alias_of == from) g->vals[v].alias_of = to;
+}
+
+void ig_graph_move_to_front(ig_graph *g, int i)
+{
+    ig_node n = g->nodes[i];
+    memmove(&g->nodes[1], &g->nodes[0], (size_t)i * sizeof n);
+    g->nodes[0] = n;
+    for (int v = 0; v < g->n_vals; v++) {
+        int p = g->vals[v].node;
+        if (p == i) g->vals[v].node = 0;
+        else if (p >= 0 && p < i) g->vals[v].node = p + 1;
+    }
+}
+
 int ig_graph_uses(const ig_graph *g, int v)
 {
     int uses = 0;

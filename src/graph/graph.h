@@ -23,6 +23,8 @@ typedef enum ig_buf {
     IG_BUF_PARAMS,   /* the model's flat parameter buffer */
     IG_BUF_GRADS,    /* the flat gradient buffer, same offsets as PARAMS */
     IG_BUF_STATE,    /* optimizer hyperparameters, step counter and moments */
+    IG_BUF_DATA_X,   /* a device-resident dataset's samples */
+    IG_BUF_DATA_Y,   /* and its targets */
     IG_BUF_COUNT
 } ig_buf;
 
@@ -63,6 +65,8 @@ typedef enum ig_op {
     IG_OP_SGD,
     IG_OP_ADAM,
     IG_OP_RECORD_LOSS,
+    IG_OP_GATHER,
+    IG_OP_EVAL_ACCUM,
     IG_OP_COUNT
 } ig_op;
 
@@ -95,6 +99,11 @@ ig_status ig_graph_node(ig_graph *g, ig_op op, const int *in, int n_in, const ig
 /* Re-runs shape inference over every node in order (after a leaf's shape changed, e.g. a
  * new batch size), updating the output shapes in place. */
 ig_status ig_graph_reinfer(ig_graph *g);
+
+/* Makes every node read `to` where it read `from` (and views of `from` view `to`). */
+void ig_graph_replace_uses(ig_graph *g, int from, int to);
+/* Moves node i to the front of the order (for a node computing what all others read). */
+void ig_graph_move_to_front(ig_graph *g, int i);
 
 /* Number of nodes that read value v (NOP nodes excluded). */
 int ig_graph_uses(const ig_graph *g, int v);

@@ -1,6 +1,7 @@
 /* dataset.c — in-memory labelled datasets (loaded from IDX files) and the batch loader. */
 #include "dataset.h"
 #include "idx.h"
+#include "backend/backend.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,12 +10,79 @@
 static size_t x_bytes(const ig_dataset *ds) { return (size_t)(ds->size * ds->sample_numel) * sizeof(float); }
 static size_t y_bytes(const ig_dataset *ds) { return (size_t)ds->size * sizeof(int32_t); }
 
+static void drop_resident(ig_dataset *ds)
+{
+    ig_backend *be = ds->ctx->backend;
+    if (ds->dev_x) be->free(be, ds->dev_x, x_bytes(ds));
+    if (ds->dev_y) be->free(be, ds->dev_y, y_bytes(ds));
+    ds->dev_x = ds->dev_y = NULL;
+    ds->dev_valid = false;
+}
+
+ig_status ig_dataset_resident(ig_dataset *ds, void **x, void **y)
+{
+    ig_backend *be = ds->ctx->backend;
+    if (be->device == IG_DEVICE_CPU) {
+        *x = ds->x;
+        *y = ds->y;
+        return IG_OK;
+    }
+    if (!ds->dev_valid) {
+        if (!ds->dev_x) ds->dev_x = be->alloc(be, x_bytes(ds));
+        if (!ds->dev_y) ds->dev_y = be->alloc(be, y_bytes(ds));
+        if (!ds->dev_x || !ds->dev_y) {
+            drop_resident(ds);
+            return ig_fail(IG_ERR_OUT_OF_MEMORY, "dataset: cannot keep %zu bytes on the %s device", x_bytes(ds) + y_bytes(ds),
+                           be->name);
+        }
+        IG_TRY(be->upload(be, ds->dev_x, ds->x, x_bytes(ds)));
+        IG_TRY(be->upload(be, ds->dev_y, ds->y, y_bytes(ds)));
+        ds->dev_valid = true;
+    }
+    *x = ds->dev_x;
+    *y = ds->dev_y;
+    return IG_OK;
+}
+
 void ig_dataset_destroy(ig_dataset *ds)
 {
     if (!ds) return;
+    drop_resident(ds);
     ig_host_free(ds->ctx, ds->x, x_bytes(ds));
     ig_host_free(ds->ctx, ds->y, y_bytes(ds));
     ig_host_free(ds->ctx, ds, sizeof *ds);
+}
+
+ig_status ig_dataset_create(ig_ctx *ctx, const ig_tensor *x, const ig_tensor *y, ig_dataset **out)
+{
+    const char *fn = "ig_dataset_create";
+    if (!ctx || !x || !y || !out)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL %s", fn, !ctx ? "ctx" : !x ? "x" : !y ? "y" : "out");
+    *out = NULL;
+    if (x->dtype != IG_F32 || x->ndim < 2 || y->dtype != IG_I32 || y->ndim != 1 || y->shape[0] != x->shape[0])
+        return ig_fail(IG_ERR_SHAPE, "%s: needs x f32 [n, ...] (ndim >= 2) and y i32 [n]; got x %s with %d dims, y %s with "
+                       "%d dims", fn, ig_dtype_name(x->dtype), x->ndim, ig_dtype_name(y->dtype), y->ndim);
+    const int32_t *labels = y->data;
+    int32_t max_label = 0;
+    for (int64_t i = 0; i < y->shape[0]; i++) {
+        if (labels[i] < 0) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: label %d of sample %lld is negative", fn, labels[i], (long long)i);
+        if (labels[i] > max_label) max_label = labels[i];
+    }
+    ig_dataset *ds = ig_host_alloc(ctx, sizeof *ds);
+    if (!ds) return ig_fail(IG_ERR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    *ds = (ig_dataset){.ctx = ctx, .size = x->shape[0], .sample_ndim = x->ndim - 1, .num_classes = max_label + 1};
+    memcpy(ds->sample_shape, x->shape + 1, (size_t)(x->ndim - 1) * sizeof *x->shape);
+    ds->sample_numel = ig_tensor_numel(x) / x->shape[0];
+    ds->x = ig_host_alloc(ctx, x_bytes(ds));
+    ds->y = ig_host_alloc(ctx, y_bytes(ds));
+    if (!ds->x || !ds->y) {
+        ig_dataset_destroy(ds);
+        return ig_fail(IG_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes", fn, x->nbytes + y->nbytes);
+    }
+    memcpy(ds->x, x->data, x_bytes(ds));
+    memcpy(ds->y, y->data, y_bytes(ds));
+    *out = ds;
+    return IG_OK;
 }
 
 /* A dataset of n images of rows x cols pixels, converted from bytes. */
@@ -88,6 +156,7 @@ ig_status ig_dataset_normalize(ig_dataset *ds, float mean, float std)
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_dataset_normalize: mean is %g (must be finite)", (double)mean);
     int64_t numel = ds->size * ds->sample_numel;
     for (int64_t i = 0; i < numel; i++) ds->x[i] = (ds->x[i] - mean) / std;
+    ds->dev_valid = false;
     return IG_OK;
 }
 

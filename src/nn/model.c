@@ -171,16 +171,16 @@ ig_value ig_dense(ig_model *m, ig_value x, int64_t units, bool bias, const char 
     return add_node(m, IG_OP_DENSE, (int[]){x, w, b}, bias ? 3 : 2, &at, ln);
 }
 
-static ig_value unary(ig_model *m, ig_op op, const char *kind, ig_value x, const char *name)
+static ig_value unary(ig_model *m, ig_op op, const char *fn, const char *kind, ig_value x, const char *name)
 {
-    if (!usable(m, kind, &x, 1)) return IG_NO_VALUE;
+    if (!usable(m, fn, &x, 1)) return IG_NO_VALUE;
     char ln[IG_NAME_LEN];
     layer_name(m, kind, name, ln);
     return add_node(m, op, &x, 1, NULL, ln);
 }
 
-ig_value ig_relu(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_RELU, "relu", x, name); }
-ig_value ig_tanh(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_TANH, "tanh", x, name); }
+ig_value ig_relu(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_RELU, "ig_relu", "relu", x, name); }
+ig_value ig_tanh(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_TANH, "ig_tanh", "tanh", x, name); }
 
 ig_value ig_flatten(ig_model *m, ig_value x, const char *name)
 {
@@ -320,18 +320,18 @@ ig_status ig_model_check_input(const ig_model *m, const ig_tensor *x, const char
     return IG_OK;
 }
 
-ig_program *ig_program_cache_find(const ig_program_cache *c, int64_t batch)
+ig_program *ig_program_cache_find(const ig_program_cache *c, ig_program_key key)
 {
     for (int i = 0; i < IG_PROGRAM_CACHE; i++)
-        if (c->prog[i] && c->batch[i] == batch) return c->prog[i];
+        if (c->prog[i] && memcmp(&c->key[i], &key, sizeof key) == 0) return c->prog[i];
     return NULL;
 }
 
-void ig_program_cache_put(ig_program_cache *c, int64_t batch, ig_program *p)
+void ig_program_cache_put(ig_program_cache *c, ig_program_key key, ig_program *p)
 {
     ig_program_destroy(c->prog[c->next]);
     c->prog[c->next] = p;
-    c->batch[c->next] = batch;
+    c->key[c->next] = key;
     c->next = (c->next + 1) % IG_PROGRAM_CACHE;
 }
 
@@ -368,10 +368,11 @@ ig_status ig_predict(ig_model *m, const ig_tensor *x, ig_tensor **out)
     int64_t batch;
     IG_TRY(ig_model_check_input(m, x, "ig_predict", &batch));
     IG_TRY(ig_model_finalize(m));
-    ig_program *p = ig_program_cache_find(&m->predict, batch);
+    ig_program_key key = {.batch = batch};
+    ig_program *p = ig_program_cache_find(&m->predict, key);
     if (!p) {
         IG_TRY(build_predict(m, batch, &p));
-        ig_program_cache_put(&m->predict, batch, p);
+        ig_program_cache_put(&m->predict, key, p);
     }
     IG_TRY(ig_program_write(p, m->input, x->data, x->nbytes));
     IG_TRY(ig_program_run(p, m->param_mem, NULL, NULL));

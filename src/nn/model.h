@@ -12,9 +12,14 @@ typedef struct ig_param {
 
 #define IG_PROGRAM_CACHE 4
 
-/* Programs compiled per batch size; the least recently built is replaced when full. */
+/* Programs compiled per shape (batch size, and for steps over a resident dataset its size,
+ * the batch stride and the mode); the least recently built is replaced when full. */
+typedef struct ig_program_key {
+    int64_t batch, stride, count, mode;
+} ig_program_key;
+
 typedef struct ig_program_cache {
-    int64_t batch[IG_PROGRAM_CACHE];
+    ig_program_key key[IG_PROGRAM_CACHE];
     ig_program *prog[IG_PROGRAM_CACHE];
     int next;
 } ig_program_cache;
@@ -41,8 +46,8 @@ ig_status ig_model_instantiate(const ig_model *m, int64_t batch, ig_graph *out);
 /* Checks that x fits the model's input for some batch size; returns it. */
 ig_status ig_model_check_input(const ig_model *m, const ig_tensor *x, const char *what, int64_t *batch);
 
-ig_program *ig_program_cache_find(const ig_program_cache *c, int64_t batch);
-void ig_program_cache_put(ig_program_cache *c, int64_t batch, ig_program *p);
+ig_program *ig_program_cache_find(const ig_program_cache *c, ig_program_key key);
+void ig_program_cache_put(ig_program_cache *c, ig_program_key key, ig_program *p);
 void ig_program_cache_clear(ig_program_cache *c);
 
 #endif /* IG_MODEL_H */

@@ -18,6 +18,8 @@ static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_SGD] = &ig_op_sgd_def,
     [IG_OP_ADAM] = &ig_op_adam_def,
     [IG_OP_RECORD_LOSS] = &ig_op_record_loss_def,
+    [IG_OP_GATHER] = &ig_op_gather_def,
+    [IG_OP_EVAL_ACCUM] = &ig_op_eval_accum_def,
 };
 
 const ig_op_def *ig_op_get(ig_op op)

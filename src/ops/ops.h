@@ -41,6 +41,9 @@ extern const ig_op_def ig_op_relu_def, ig_op_tanh_def, ig_op_act_grad_def;
 extern const ig_op_def ig_op_reshape_def, ig_op_add_def, ig_op_scale_def, ig_op_copy_def;
 extern const ig_op_def ig_op_sparse_ce_def, ig_op_mse_def, ig_op_accuracy_def;
 extern const ig_op_def ig_op_sgd_def, ig_op_adam_def, ig_op_record_loss_def;
+extern const ig_op_def ig_op_gather_def, ig_op_eval_accum_def;
+
+enum { IG_GATHER_TRAIN = 0, IG_GATHER_EVAL = 1 };
 
 /* Helpers for op definitions. */
 ig_status ig_emit(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *attrs,

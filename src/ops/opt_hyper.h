@@ -15,6 +15,18 @@ typedef struct ig_opt_hyper {
     int64_t step; /* steps taken; the optimizer kernel increments it */
 } ig_opt_hyper;
 
+/* Where a step over a device-resident dataset takes its batch from, and what whole-dataset
+ * evaluation has summed so far. The host writes it once per epoch; kernels read it and
+ * the evaluation kernels advance it, so steps need no host traffic. */
+typedef struct ig_data_cursor {
+    int64_t first_step; /* the step counter's value at the epoch's first step */
+    uint64_t key;       /* permutation key of the epoch (0: the dataset's own order) */
+    int64_t eval_batch; /* evaluation batches done */
+    int64_t eval_count; /* samples evaluated */
+    int64_t eval_correct;
+    double eval_loss; /* sum over the samples of their loss */
+} ig_data_cursor;
+
 /* Losses of the last IG_LOSS_RING steps stay in device memory, in a ring indexed by the
  * step counter, so a training loop reads them when it wants to, not once per step. */
 #define IG_LOSS_RING 1024

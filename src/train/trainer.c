@@ -1,5 +1,6 @@
 /* trainer.c — compiles model + loss + optimizer into step programs (one per batch size)
  * and runs them: ig_train_batch is one run of one program. */
+#include "io/dataset.h"
 #include "nn/model.h"
 #include "ops/ops.h"
 
@@ -16,13 +17,17 @@ struct ig_trainer {
     void *grads, *state;
     size_t state_bytes;
     int n_moments; /* optimizer state buffers of params_bytes each */
-    ig_program_cache step, eval;
+    ig_program_cache step, eval;       /* batches through IO */
+    ig_program_cache step_ds, eval_ds; /* batches gathered from a resident dataset */
+    int64_t epochs;                    /* epochs run by ig_train_epoch (keys the shuffle) */
 };
 
 _Static_assert(IG_LOSS_RING == IG_LOSS_HISTORY, "the public history length is the ring's");
 
-/* STATE memory: the hyperparameter block, the loss ring, then the optimizer's moments. */
-static size_t ring_offset(void) { return ig_align(sizeof(ig_opt_hyper)); }
+/* STATE memory: the hyperparameter block, the data cursor, the loss ring, then the
+ * optimizer's moments. */
+static size_t cursor_offset(void) { return ig_align(sizeof(ig_opt_hyper)); }
+static size_t ring_offset(void) { return cursor_offset() + ig_align(sizeof(ig_data_cursor)); }
 static size_t moments_offset(void) { return ring_offset() + ig_align(IG_LOSS_RING * sizeof(float)); }
 
 ig_trainer_config ig_trainer_defaults(void)
@@ -116,6 +121,8 @@ void ig_trainer_destroy(ig_trainer *t)
     if (!t) return;
     ig_program_cache_clear(&t->step);
     ig_program_cache_clear(&t->eval);
+    ig_program_cache_clear(&t->step_ds);
+    ig_program_cache_clear(&t->eval_ds);
     ig_backend *be = t->ctx->backend;
     if (t->grads) be->free(be, t->grads, t->m->params_bytes);
     if (t->state) be->free(be, t->state, t->state_bytes);
@@ -197,22 +204,55 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
                          t->cfg.optimizer == IG_OPT_ADAMW ? "adamw" : "adam", NULL);
 }
 
-static ig_status get_program(ig_trainer *t, int64_t batch, bool train, ig_program **out)
+/* For programs over a resident dataset, the batch comes from a GATHER node placed first:
+ * it reads the dataset buffers and the cursor, and every reader of the input and labels
+ * leaves reads its outputs instead. */
+static ig_status add_gather(ig_trainer *t, ig_graph *g, ig_program_key key, int *labels)
 {
-    ig_program_cache *c = train ? &t->step : &t->eval;
-    if ((*out = ig_program_cache_find(c, batch))) return IG_OK;
+    const ig_model *m = t->m;
+    ig_shape xs = g->vals[m->input].shape;
+    xs.d[0] = key.count;
+    ig_shape ys = ig_shape_make(1, &key.count);
+    int xa = ig_graph_leaf(g, &xs, IG_F32, "data_x"), ya = ig_graph_leaf(g, &ys, IG_I32, "data_y");
+    int hy = flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
+    int cur = flat_leaf(g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
+    if (xa < 0 || ya < 0 || hy < 0 || cur < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
+    g->vals[xa].buf = IG_BUF_DATA_X;
+    g->vals[ya].buf = IG_BUF_DATA_Y;
+    ig_attrs at = {.i = {key.batch, key.stride, key.mode}};
+    int outs[2];
+    IG_TRY(ig_graph_node(g, IG_OP_GATHER, (int[]){xa, ya, hy, cur}, 4, &at, "gather", outs));
+    ig_graph_move_to_front(g, g->n_nodes - 1);
+    ig_graph_replace_uses(g, m->input, outs[0]);
+    ig_graph_replace_uses(g, *labels, outs[1]);
+    g->vals[m->input].buf = IG_BUF_NONE; /* now read by no one */
+    g->vals[*labels].buf = IG_BUF_NONE;
+    *labels = outs[1];
+    return IG_OK;
+}
+
+/* key.count == 0: batches come through IO; else from a resident dataset of key.count samples. */
+static ig_status build_program(ig_trainer *t, ig_program_key key, bool train, ig_program **out)
+{
     ig_graph g;
     int labels, loss, dunit, correct = -1;
-    IG_TRY(build_loss(t, batch, &g, &labels, &loss, &dunit));
-    ig_status st = IG_OK;
-    if (train) {
+    IG_TRY(build_loss(t, key.batch, &g, &labels, &loss, &dunit));
+    ig_status st = key.count ? add_gather(t, &g, key, &labels) : IG_OK;
+    bool ce = t->cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY;
+    if (st == IG_OK && train) {
         st = append_backward_and_update(t, &g, loss);
-    } else {
-        g.vals[loss].buf = IG_BUF_IO;
-    }
-    if (st == IG_OK && !train && t->cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY) {
-        st = ig_graph_node(&g, IG_OP_ACCURACY, (int[]){t->m->output, labels}, 2, NULL, "accuracy", &correct);
-        if (st == IG_OK) g.vals[correct].buf = IG_BUF_IO;
+    } else if (st == IG_OK) {
+        if (ce) st = ig_graph_node(&g, IG_OP_ACCURACY, (int[]){t->m->output, labels}, 2, NULL, "accuracy", &correct);
+        if (st == IG_OK && key.count) {
+            int cur = flat_leaf(&g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
+            ig_attrs at = {.i = {key.batch, ce}};
+            st = cur < 0 ? ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory")
+                         : ig_graph_node(&g, IG_OP_EVAL_ACCUM, (int[]){loss, ce ? correct : loss, cur}, 3, &at,
+                                         "eval_accum", NULL);
+        } else if (st == IG_OK) {
+            g.vals[loss].buf = IG_BUF_IO;
+            if (ce) g.vals[correct].buf = IG_BUF_IO;
+        }
     }
     if (st != IG_OK) {
         ig_graph_free(&g);
@@ -224,8 +264,16 @@ static ig_status get_program(ig_trainer *t, int64_t batch, bool train, ig_progra
     p->inputs[1] = labels;
     p->outputs[0] = loss;
     p->outputs[1] = correct;
-    ig_program_cache_put(c, batch, p);
     *out = p;
+    return IG_OK;
+}
+
+static ig_status get_program(ig_trainer *t, ig_program_key key, bool train, ig_program **out)
+{
+    ig_program_cache *c = key.count ? (train ? &t->step_ds : &t->eval_ds) : (train ? &t->step : &t->eval);
+    if ((*out = ig_program_cache_find(c, key))) return IG_OK;
+    IG_TRY(build_program(t, key, train, out));
+    ig_program_cache_put(c, key, *out);
     return IG_OK;
 }
 
@@ -266,7 +314,7 @@ static ig_status run_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y
     int64_t batch;
     IG_TRY(check_batch(t, x, y, fn, &batch));
     ig_program *p;
-    IG_TRY(get_program(t, batch, train, &p));
+    IG_TRY(get_program(t, (ig_program_key){.batch = batch}, train, &p));
     IG_TRY(ig_program_write(p, p->inputs[0], x->data, x->nbytes));
     IG_TRY(ig_program_write(p, p->inputs[1], y->data, y->nbytes));
     IG_TRY(ig_program_run(p, t->m->param_mem, train ? t->grads : NULL, train ? t->state : NULL));
@@ -306,7 +354,7 @@ ig_status ig_trainer_losses(ig_trainer *t, int64_t first, int64_t count, float *
 ig_status ig_eval_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, ig_eval_result *out)
 {
     if (!out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_eval_batch: NULL result");
-    ig_program *p;
+    ig_program *p = NULL;
     IG_TRY(run_batch(t, x, y, false, "ig_eval_batch", &p));
     memset(out, 0, sizeof *out);
     out->count = x->shape[0];
@@ -331,3 +379,108 @@ ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr)
 
 float ig_trainer_learning_rate(const ig_trainer *t) { return t ? t->hyper.lr : 0.0f; }
 int64_t ig_trainer_step_count(const ig_trainer *t) { return t ? t->hyper.step : 0; }
+
+/* ---- epochs over a dataset kept on the device */
+
+ig_epoch_config ig_epoch_defaults(void)
+{
+    return (ig_epoch_config){.batch_size = 128, .shuffle = true, .drop_last = false, .seed = 0};
+}
+
+static ig_status check_dataset(ig_trainer *t, ig_dataset *ds, int64_t batch, const char *fn)
+{
+    if (!t || !ds) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL %s", fn, t ? "dataset" : "trainer");
+    if (ds->ctx != t->ctx) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: the dataset belongs to another context", fn);
+    if (batch < 1) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: batch_size is %lld (must be >= 1)", fn, (long long)batch);
+    if (ds->size < 1) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: the dataset is empty", fn);
+    const ig_shape *in = &t->m->g.vals[t->m->input].shape;
+    bool ok = ds->sample_ndim == in->ndim - 1;
+    for (int i = 0; ok && i < ds->sample_ndim; i++) ok = ds->sample_shape[i] == in->d[i + 1];
+    if (!ok) {
+        char a[64], b[64];
+        ig_shape ss = ig_shape_make(ds->sample_ndim, ds->sample_shape), ms = ig_shape_make(in->ndim - 1, in->d + 1);
+        return ig_fail(IG_ERR_SHAPE, "%s: dataset samples are %s, the model takes %s", fn, ig_shape_str(&ss, a, sizeof a),
+                       ig_shape_str(&ms, b, sizeof b));
+    }
+    if (t->cfg.loss != IG_LOSS_SPARSE_CROSS_ENTROPY)
+        return ig_fail(IG_ERR_UNSUPPORTED, "%s: datasets hold class labels; this trainer's loss needs float targets", fn);
+    int64_t classes = t->m->g.vals[t->m->output].shape.d[1];
+    if (ds->num_classes > classes)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: the dataset has labels up to %d, the model outputs %lld classes", fn,
+                       (int)ds->num_classes - 1, (long long)classes);
+    return IG_OK;
+}
+
+/* The external buffers of a program over a resident dataset. */
+static ig_status data_bases(ig_trainer *t, ig_dataset *ds, bool train, void **ext)
+{
+    memset(ext, 0, IG_BUF_COUNT * sizeof *ext);
+    IG_TRY(ig_dataset_resident(ds, &ext[IG_BUF_DATA_X], &ext[IG_BUF_DATA_Y]));
+    ext[IG_BUF_PARAMS] = t->m->param_mem;
+    ext[IG_BUF_GRADS] = train ? t->grads : NULL;
+    ext[IG_BUF_STATE] = t->state;
+    return IG_OK;
+}
+
+ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *cfg, int64_t *steps)
+{
+    const char *fn = "ig_train_epoch";
+    if (!cfg) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL config", fn);
+    IG_TRY(check_dataset(t, ds, cfg->batch_size, fn));
+    int64_t n = ds->size, b = cfg->batch_size < n ? cfg->batch_size : n;
+    int64_t full = n / b, tail = cfg->drop_last ? 0 : n % b;
+    void *ext[IG_BUF_COUNT];
+    IG_TRY(data_bases(t, ds, true, ext));
+    ig_program *main_p, *tail_p = NULL;
+    IG_TRY(get_program(t, (ig_program_key){.batch = b, .stride = b, .count = n, .mode = IG_GATHER_TRAIN}, true, &main_p));
+    if (tail)
+        IG_TRY(get_program(t, (ig_program_key){.batch = tail, .stride = b, .count = n, .mode = IG_GATHER_TRAIN}, true,
+                           &tail_p));
+    /* the epoch's only host-to-device traffic: where its batches start and their order */
+    struct {
+        int64_t first_step;
+        uint64_t key;
+    } head = {t->hyper.step, cfg->shuffle ? ig_rng_u64(cfg->seed, (uint64_t)t->epochs) | 1 : 0};
+    ig_backend *be = t->ctx->backend;
+    IG_TRY(be->upload(be, (char *)t->state + cursor_offset(), &head, sizeof head));
+    t->epochs++;
+    for (int64_t s = 0; s < full; s++) {
+        IG_TRY(ig_program_run_ext(main_p, ext));
+        t->hyper.step++;
+    }
+    if (tail_p) {
+        IG_TRY(ig_program_run_ext(tail_p, ext));
+        t->hyper.step++;
+    }
+    if (steps) *steps = full + (tail_p != NULL);
+    return IG_OK;
+}
+
+ig_status ig_evaluate(ig_trainer *t, ig_dataset *ds, int64_t batch_size, ig_eval_result *out)
+{
+    const char *fn = "ig_evaluate";
+    if (!out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL result", fn);
+    IG_TRY(check_dataset(t, ds, batch_size, fn));
+    int64_t n = ds->size, b = batch_size < n ? batch_size : n, full = n / b, tail = n % b;
+    void *ext[IG_BUF_COUNT];
+    IG_TRY(data_bases(t, ds, false, ext));
+    ig_program *main_p, *tail_p = NULL;
+    IG_TRY(get_program(t, (ig_program_key){.batch = b, .stride = b, .count = n, .mode = IG_GATHER_EVAL}, false, &main_p));
+    if (tail)
+        IG_TRY(get_program(t, (ig_program_key){.batch = tail, .stride = b, .count = n, .mode = IG_GATHER_EVAL}, false,
+                           &tail_p));
+    ig_data_cursor cur;
+    ig_backend *be = t->ctx->backend;
+    char *dev_cur = (char *)t->state + cursor_offset();
+    /* zero the evaluation totals, keep the training half of the cursor */
+    size_t eval_at = offsetof(ig_data_cursor, eval_batch);
+    memset(&cur, 0, sizeof cur);
+    IG_TRY(be->upload(be, dev_cur + eval_at, (char *)&cur + eval_at, sizeof cur - eval_at));
+    for (int64_t s = 0; s < full; s++) IG_TRY(ig_program_run_ext(main_p, ext));
+    if (tail_p) IG_TRY(ig_program_run_ext(tail_p, ext));
+    IG_TRY(be->download(be, &cur, dev_cur, sizeof cur));
+    out->count = cur.eval_count;
+    out->correct = cur.eval_correct;
+    out->loss = (float)(cur.eval_loss / (double)cur.eval_count);
+    return IG_OK;
+}

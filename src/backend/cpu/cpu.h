@@ -1,5 +1,5 @@
-/* cpu.h — the CPU backend's kernel table: one function per op, C11 + OpenMP, GEMM
- * through CBLAS (OpenBLAS). */
+/* cpu.h — the CPU backend's kernel table: one function per op, C11 + OpenMP, GEMM of its
+ * own (cpu_gemm.c). */
 #ifndef IG_CPU_H
 #define IG_CPU_H
 
@@ -18,6 +18,52 @@ static inline void *cpu_ptr(const ig_graph *g, int v, void *const *bases)
 /* OpenMP pays only above this many elements. */
 #define CPU_PAR_MIN 32768
 
+/* Elementwise loops are compiled once per vector width (AVX-512, AVX2, baseline) and the
+ * widest the CPU has is picked at load time: the library is built for baseline x86-64. */
+#if defined(__x86_64__)
+#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CPU_CLONES
+#endif
+
+/* This thread's share [lo, hi) of n elements inside a parallel region (the whole outside
+ * one); shares start on 64-byte boundaries so threads never write the same cache line. */
+static inline void cpu_share(size_t n, int t, int nt, size_t *lo, size_t *hi)
+{
+    size_t blocks = (n + 15) / 16;
+    *lo = blocks * (size_t)t / (size_t)nt * 16;
+    *hi = blocks * (size_t)(t + 1) / (size_t)nt * 16;
+    if (*lo > n) *lo = n;
+    if (*hi > n) *hi = n;
+}
+
+/* GEMM (cpu_gemm.c): C[m × n] = act(op(A)·op(B) + bias), row-major, op(A) m × k, op(B) k × n;
+ * act is IG_ACT_NONE or IG_ACT_RELU. */
+typedef struct cpu_gemm {
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+    int lda, ldb, ldc;
+    bool ta, tb;       /* op(A) = Aᵀ, op(B) = Bᵀ */
+    const float *bias; /* [n] added to every row, or NULL */
+    int act;
+} cpu_gemm;
+
+/* The packing memory of a program's GEMMs, allocated with the program's first run so that
+ * no run allocates. bases[CPU_BUF_SCRATCH] points at it while a program runs. */
+typedef struct cpu_scratch {
+    float *buf;
+    size_t bytes;
+    int nthreads; /* the size of the team GEMMs run in */
+} cpu_scratch;
+#define CPU_BUF_SCRATCH IG_BUF_COUNT
+
+/* Bytes of scratch a GEMM with op(A) m × k needs on a team of `nthreads`. */
+size_t ig_cpu_gemm_scratch(int m, int k, int nthreads);
+void ig_cpu_gemm(const cpu_gemm *p, const cpu_scratch *s);
+/* Scratch bytes a node needs (0 for nodes without a GEMM). */
+size_t ig_cpu_node_scratch(const ig_graph *g, const ig_node *n, int nthreads);
+
 ig_status ig_cpu_dense(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_matmul(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_bias_grad(const ig_graph *g, const ig_node *n, void *const *bases);
@@ -33,9 +79,10 @@ ig_status ig_cpu_accuracy(const ig_graph *g, const ig_node *n, void *const *base
 ig_status ig_cpu_sgd(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_adam(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_record_loss(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_eval_accum(const ig_graph *g, const ig_node *n, void *const *bases);
 
-/* Applies an activation to a row-major block in place (shared by dense's epilogue and the
- * standalone activation ops). */
-void ig_cpu_act_apply(float *x, size_t n, int act);
+/* tanh in place (dense with tanh, and the standalone op). */
+void ig_cpu_tanh_inplace(float *x, size_t n);
 
 #endif /* IG_CPU_H */

@@ -1,6 +1,7 @@
 /* cpu_backend.c — the CPU backend: memory is host memory, a run walks the nodes in order. */
 #include "backend/cpu/cpu.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_SGD] = ig_cpu_sgd,
     [IG_OP_ADAM] = ig_cpu_adam,
     [IG_OP_RECORD_LOSS] = ig_cpu_record_loss,
+    [IG_OP_GATHER] = ig_cpu_gather,
+    [IG_OP_EVAL_ACCUM] = ig_cpu_eval_accum,
 };
 
 static void *cpu_alloc(ig_backend *be, size_t bytes)
@@ -51,15 +54,52 @@ static bool cpu_supports(ig_backend *be, const ig_node *n)
     return n->op == IG_OP_RESHAPE || (n->op > IG_OP_NOP && n->op < IG_OP_COUNT && kernels[n->op]);
 }
 
+/* A program's GEMM scratch, sized for its largest GEMM and made on its first run. */
+static ig_status scratch_of(ig_backend *be, ig_program *p, cpu_scratch **out)
+{
+    if (!p->be_state) {
+        cpu_scratch *s = calloc(1, sizeof *s);
+        if (!s) return ig_fail(IG_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
+        s->nthreads = omp_get_max_threads();
+        size_t bytes = 0;
+        for (int i = 0; i < p->g.n_nodes; i++) {
+            size_t b = ig_cpu_node_scratch(&p->g, &p->g.nodes[i], s->nthreads);
+            if (b > bytes) bytes = b;
+        }
+        s->bytes = bytes;
+        if (bytes && !(s->buf = cpu_alloc(be, bytes))) {
+            free(s);
+            return ig_fail(IG_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate %zu bytes of GEMM scratch", bytes);
+        }
+        p->be_state = s;
+    }
+    *out = p->be_state;
+    return IG_OK;
+}
+
 static ig_status cpu_run(ig_backend *be, ig_program *p, void *const *bases)
 {
     const ig_graph *g = &p->g;
+    cpu_scratch *s = NULL;
+    IG_TRY(scratch_of(be, p, &s));
+    void *b[IG_BUF_COUNT + 1];
+    memcpy(b, bases, IG_BUF_COUNT * sizeof *b);
+    b[CPU_BUF_SCRATCH] = s;
     for (int i = 0; i < g->n_nodes; i++) {
         const ig_node *n = &g->nodes[i];
         if (!kernels[n->op]) continue;
-        IG_TRY(kernels[n->op](g, n, bases));
+        IG_TRY(kernels[n->op](g, n, b));
     }
     return IG_OK;
+}
+
+static void cpu_program_release(ig_backend *be, ig_program *p)
+{
+    cpu_scratch *s = p->be_state;
+    if (!s) return;
+    cpu_free(be, s->buf, s->bytes);
+    free(s);
+    p->be_state = NULL;
 }
 
 static void cpu_destroy(ig_backend *be) { free(be); }
@@ -78,6 +118,7 @@ ig_status ig_backend_cpu_create(ig_ctx *ctx, ig_backend **out)
         .download = cpu_copy_bytes,
         .supports = cpu_supports,
         .run = cpu_run,
+        .program_release = cpu_program_release,
         .destroy = cpu_destroy,
     };
     *out = be;

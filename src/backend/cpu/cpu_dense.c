@@ -1,49 +1,65 @@
-/* cpu_dense.c — dense forward (SGEMM + a fused bias/activation pass), the matmuls of its
- * gradients, and the bias gradient. */
+/* cpu_dense.c — dense forward (one GEMM with bias and ReLU in its epilogue), the matmuls of
+ * its gradients, and the bias gradient. */
 #include "backend/cpu/cpu.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-void ig_cpu_act_apply(float *x, size_t n, int act)
+void ig_cpu_tanh_inplace(float *x, size_t n)
 {
-    if (act == IG_ACT_RELU) {
-#pragma omp parallel for simd if (n > CPU_PAR_MIN)
-        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
-    } else if (act == IG_ACT_TANH) {
 #pragma omp parallel for if (n > CPU_PAR_MIN / 8)
-        for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+    for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
+}
+
+/* The GEMM of a DENSE or MATMUL node, pointers from `bases` (NULL bases: shapes only). */
+static cpu_gemm gemm_of(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    const ig_shape *as = &g->vals[n->in[0]].shape, *bs = &g->vals[n->in[1]].shape;
+    cpu_gemm p = {.lda = (int)as->d[1], .ldb = (int)bs->d[1]};
+    if (n->op == IG_OP_DENSE) {
+        /* y = x·wᵀ + b with x [rows, k], w [m, k] */
+        p.m = (int)as->d[0];
+        p.k = (int)as->d[1];
+        p.n = (int)bs->d[0];
+        p.tb = true;
+        p.act = n->attrs.i[1] == IG_ACT_RELU ? IG_ACT_RELU : IG_ACT_NONE;
+        if (bases && n->n_in == 3) p.bias = CPU_F32(2);
+    } else {
+        p.ta = n->attrs.i[0];
+        p.tb = n->attrs.i[1];
+        p.m = (int)(p.ta ? as->d[1] : as->d[0]);
+        p.k = (int)(p.ta ? as->d[0] : as->d[1]);
+        p.n = (int)(p.tb ? bs->d[0] : bs->d[1]);
     }
+    p.ldc = p.n;
+    if (bases) {
+        p.a = CPU_F32(0);
+        p.b = CPU_F32(1);
+        p.c = CPU_OUT(0);
+    }
+    return p;
+}
+
+size_t ig_cpu_node_scratch(const ig_graph *g, const ig_node *n, int nthreads)
+{
+    if (n->op != IG_OP_DENSE && n->op != IG_OP_MATMUL) return 0;
+    cpu_gemm p = gemm_of(g, n, NULL);
+    return ig_cpu_gemm_scratch(p.m, p.k, nthreads);
 }
 
 ig_status ig_cpu_dense(const ig_graph *g, const ig_node *n, void *const *bases)
 {
-    const ig_shape *xs = &g->vals[n->in[0]].shape, *ws = &g->vals[n->in[1]].shape;
-    int rows = (int)xs->d[0], k = (int)xs->d[1], m = (int)ws->d[0];
-    const float *x = CPU_F32(0), *w = CPU_F32(1);
-    float *y = CPU_OUT(0);
-    int act = (int)n->attrs.i[1];
-    if (n->n_in == 3) {
-        /* y starts as the broadcast bias, so the GEMM's beta = 1 adds it for free */
-        const float *b = CPU_F32(2);
-        for (int r = 0; r < rows; r++) memcpy(y + (size_t)r * m, b, (size_t)m * sizeof *b);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, k, 1.0f, x, k, w, k,
-                n->n_in == 3 ? 1.0f : 0.0f, y, m);
-    ig_cpu_act_apply(y, (size_t)rows * m, act);
+    cpu_gemm p = gemm_of(g, n, bases);
+    ig_cpu_gemm(&p, bases[CPU_BUF_SCRATCH]);
+    /* tanh is not fused into the GEMM's epilogue */
+    if (n->attrs.i[1] == IG_ACT_TANH) ig_cpu_tanh_inplace(p.c, (size_t)p.m * p.n);
     return IG_OK;
 }
 
 ig_status ig_cpu_matmul(const ig_graph *g, const ig_node *n, void *const *bases)
 {
-    const ig_shape *as = &g->vals[n->in[0]].shape, *bs = &g->vals[n->in[1]].shape;
-    bool ta = n->attrs.i[0], tb = n->attrs.i[1];
-    int m = (int)(ta ? as->d[1] : as->d[0]);
-    int k = (int)(ta ? as->d[0] : as->d[1]);
-    int nn = (int)(tb ? bs->d[0] : bs->d[1]);
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, nn, k, 1.0f,
-                CPU_F32(0), (int)as->d[1], CPU_F32(1), (int)bs->d[1], 0.0f, CPU_OUT(0), nn);
+    cpu_gemm p = gemm_of(g, n, bases);
+    ig_cpu_gemm(&p, bases[CPU_BUF_SCRATCH]);
     return IG_OK;
 }
 

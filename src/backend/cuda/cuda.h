@@ -29,6 +29,10 @@ void ig_cuda_accuracy(const float *logits, const int32_t *labels, int32_t *hits,
  * Each ends by advancing the step counter (a second, one-thread kernel). */
 void ig_cuda_sgd(float *p, const float *g, float *buf, void *hyper, size_t n, cudaStream_t s);
 void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, cudaStream_t s);
+/* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample. */
+void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row, size_t yrow,
+                    int64_t b, int64_t stride, int train, const void *hyper, const void *cursor, cudaStream_t s);
+void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, cudaStream_t s);
 void ig_cuda_adam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s);
 
 #ifdef __cplusplus

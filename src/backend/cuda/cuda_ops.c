@@ -61,6 +61,17 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), numel(g, n->in[0]), s); break;
     case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
     case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), s); break;
+    case IG_OP_GATHER: {
+        const ig_val *xa = &g->vals[n->in[0]];
+        int64_t count = xa->shape.d[0];
+        ig_cuda_gather(IN(0), IN(1), OUT(0), OUT(1), count, ig_val_bytes(xa) / (size_t)count,
+                       ig_dtype_size(g->vals[n->in[1]].dtype), n->attrs.i[0], n->attrs.i[1],
+                       n->attrs.i[2] == IG_GATHER_TRAIN, IN(2), IN(3), s);
+        break;
+    }
+    case IG_OP_EVAL_ACCUM:
+        ig_cuda_eval_accum(IN(0), n->attrs.i[1] ? (const int32_t *)IN(1) : NULL, IN(2), n->attrs.i[0], s);
+        break;
     case IG_OP_COUNT:
         return ig_fail(IG_ERR_INTERNAL, "cuda: bad op");
     }

@@ -1,0 +1,37 @@
+/* cpu_gather.c — batches gathered from a resident dataset, and evaluation totals. */
+#include "backend/cpu/cpu.h"
+#include "ops/permute.h"
+
+#include <string.h>
+
+ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    const ig_val *xa = &g->vals[n->in[0]];
+    int64_t count = xa->shape.d[0], b = n->attrs.i[0], stride = n->attrs.i[1];
+    size_t row = ig_val_bytes(xa) / (size_t)count, yrow = ig_dtype_size(g->vals[n->in[1]].dtype);
+    const ig_opt_hyper *h = cpu_ptr(g, n->in[2], bases);
+    const ig_data_cursor *c = cpu_ptr(g, n->in[3], bases);
+    bool train = n->attrs.i[2] == IG_GATHER_TRAIN;
+    int64_t k = train ? h->step - c->first_step : c->eval_batch;
+    uint64_t key = train ? c->key : 0;
+    const char *xs = cpu_ptr(g, n->in[0], bases), *ys = cpu_ptr(g, n->in[1], bases);
+    char *xd = cpu_ptr(g, n->out[0], bases), *yd = cpu_ptr(g, n->out[1], bases);
+#pragma omp parallel for if (b * (int64_t)row > CPU_PAR_MIN * 4)
+    for (int64_t j = 0; j < b; j++) {
+        int64_t src = ig_permute((k * stride + j) % count, count, key);
+        memcpy(xd + (size_t)j * row, xs + (size_t)src * row, row);
+        memcpy(yd + (size_t)j * yrow, ys + (size_t)src * yrow, yrow);
+    }
+    return IG_OK;
+}
+
+ig_status ig_cpu_eval_accum(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    ig_data_cursor *c = cpu_ptr(g, n->in[2], bases);
+    int64_t b = n->attrs.i[0];
+    c->eval_loss += (double)CPU_F32(0)[0] * (double)b;
+    if (n->attrs.i[1]) c->eval_correct += *(const int32_t *)cpu_ptr(g, n->in[1], bases);
+    c->eval_count += b;
+    c->eval_batch++;
+    return IG_OK;
+}

@@ -1,0 +1,48 @@
+/* cuda_gather.cu — a step's batch gathered from the device-resident dataset (one block per
+ * sample: the permutation is computed once per row), and evaluation totals. */
+#include "cuda.h"
+#include "ops/opt_hyper.h"
+#include "ops/permute.h"
+
+__global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd, int64_t count, size_t row,
+                              size_t yrow, int64_t stride, int train, const ig_opt_hyper *h,
+                              const ig_data_cursor *c)
+{
+    __shared__ int64_t src;
+    int64_t j = blockIdx.x;
+    if (threadIdx.x == 0) {
+        int64_t k = train ? h->step - c->first_step : c->eval_batch;
+        src = ig_permute((k * stride + j) % count, count, train ? c->key : 0);
+    }
+    __syncthreads();
+    const char *from = xs + (size_t)src * row;
+    char *to = xd + (size_t)j * row;
+    if (row % 16 == 0 && ((uintptr_t)from | (uintptr_t)to) % 16 == 0) {
+        for (size_t i = threadIdx.x; i < row / 16; i += blockDim.x) ((uint4 *)to)[i] = ((const uint4 *)from)[i];
+    } else {
+        for (size_t i = threadIdx.x; i < row; i += blockDim.x) to[i] = from[i];
+    }
+    for (size_t i = threadIdx.x; i < yrow; i += blockDim.x) yd[(size_t)j * yrow + i] = ys[(size_t)src * yrow + i];
+}
+
+__global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_data_cursor *c, int64_t b)
+{
+    c->eval_loss += (double)*loss * (double)b;
+    if (correct) c->eval_correct += *correct;
+    c->eval_count += b;
+    c->eval_batch++;
+}
+
+extern "C" void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row,
+                               size_t yrow, int64_t b, int64_t stride, int train, const void *hyper,
+                               const void *cursor, cudaStream_t s)
+{
+    gather_kernel<<<(unsigned)b, 256, 0, s>>>((const char *)xs, (const char *)ys, (char *)xd, (char *)yd, count, row,
+                                              yrow, stride, train, (const ig_opt_hyper *)hyper,
+                                              (const ig_data_cursor *)cursor);
+}
+
+extern "C" void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, cudaStream_t s)
+{
+    eval_accum_kernel<<<1, 1, 0, s>>>(loss, correct, (ig_data_cursor *)cursor, b);
+}

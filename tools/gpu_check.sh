@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# gpu_check.sh — everything CI cannot run, in one go on a machine with an NVIDIA GPU:
+# build with the CUDA backend, the whole test suite (GPU tests included), the conformance
+# vectors on CUDA, compute-sanitizer (memcheck) over the GPU tests, the demo on the GPU,
+# and the GPU benchmarks beside PyTorch. Used by `make gpu-test`; logs go to $OUT if set.
+#
+# On a machine that cannot install packages, put Debian's .deb files of the dependencies in
+# .devdeps/ (see docs/gpu.md): they are unpacked into /tmp/sysroot and used from there.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG=${OUT:-build-gpu}
+mkdir -p "$LOG"
+BUILD=build-gpu
+status=0
+step() { echo "=== $*"; }
+fail() { echo "FAILED: $*"; status=1; }
+
+if [ -d .devdeps ] && ls .devdeps/*.deb >/dev/null 2>&1; then
+  for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/sysroot; done
+  export CMAKE_PREFIX_PATH=/tmp/sysroot/usr
+  lib=/tmp/sysroot/usr/lib/x86_64-linux-gnu
+  export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:${LD_LIBRARY_PATH:-}
+  if [ ! -e /usr/share/datasets/fashion-mnist ] && [ -d /tmp/sysroot/usr/share/datasets/fashion-mnist ]; then
+    mkdir -p /usr/share/datasets && ln -s /tmp/sysroot/usr/share/datasets/fashion-mnist /usr/share/datasets/fashion-mnist
+  fi
+fi
+
+step "device"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || fail "nvidia-smi"
+
+step "build (CUDA on)"
+cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DINGOT_CUDA=ON > "$LOG/cmake.log" 2>&1 || { cat "$LOG/cmake.log"; exit 1; }
+cmake --build $BUILD -j "$(nproc)" > "$LOG/build.log" 2>&1 || { tail -40 "$LOG/build.log"; exit 1; }
+
+step "test suite (ctest)"
+(cd $BUILD && ctest --output-on-failure -j 4) > "$LOG/ctest.log" 2>&1 || fail "ctest"
+grep -E "tests passed|Skipped|Failed|\*\*\*" "$LOG/ctest.log" | tail -15
+
+step "conformance on CUDA"
+$BUILD/bin/ingot-conformance tests/data/reference --device cuda > "$LOG/conformance_cuda.log" 2>&1 || fail "conformance --device cuda"
+grep -vE "^(PASS|SKIP)" "$LOG/conformance_cuda.log" | tail -8; tail -1 "$LOG/conformance_cuda.log"
+
+step "compute-sanitizer memcheck over the GPU tests"
+compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full $BUILD/bin/test_cuda > "$LOG/memcheck.log" 2>&1 || fail "memcheck"
+tail -3 "$LOG/memcheck.log"
+
+step "demo on the GPU (10 epochs)"
+$BUILD/bin/mlp_fmnist /usr/share/datasets/fashion-mnist 10 > "$LOG/demo_gpu.log" 2>&1 || fail "demo"
+cat "$LOG/demo_gpu.log"
+
+if [ -x bench/compare_gpu.sh ]; then
+  step "benchmarks beside PyTorch"
+  BUILD=$BUILD bench/compare_gpu.sh 2>&1 | tee "$LOG/bench_gpu.log" || fail "bench"
+fi
+exit $status
