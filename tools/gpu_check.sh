@@ -17,6 +17,10 @@ fail() { echo "FAILED: $*"; status=1; }
 
 if [ -d .devdeps ] && ls .devdeps/*.deb >/dev/null 2>&1; then
   for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/sysroot; done
+  # absolute links inside the packages (libz.so -> /lib/...) must point into the sysroot
+  find /tmp/sysroot -xtype l | while read -r l; do
+    t=$(readlink "$l"); case $t in /*) ln -sf "/tmp/sysroot$t" "$l" ;; esac
+  done
   export CMAKE_PREFIX_PATH=/tmp/sysroot/usr
   lib=/tmp/sysroot/usr/lib/x86_64-linux-gnu
   export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:${LD_LIBRARY_PATH:-}

@@ -1,6 +1,6 @@
 /* cpu_gemm.c — the CPU backend's SGEMM: C = act(op(A)·op(B) + bias), row-major, with packed
- * panels and a register-tiled micro-kernel (AVX-512, AVX2+FMA, or portable C, chosen once
- * from the CPU), split over the threads of one OpenMP team.
+ * panels and a register-tiled micro-kernel (AVX-512, AVX2+FMA, or portable C, by what the CPU
+ * has), split over the threads of one OpenMP team.
  *
  * Why not a BLAS: a threaded BLAS brings a thread pool of its own, and on a small machine
  * its threads and OpenMP's busy-wait for each other between calls (OpenBLAS's pthreads and
@@ -15,15 +15,12 @@
 #include "backend/cpu/cpu.h"
 
 #include <omp.h>
-#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
 #define KC 256
 #define MC 512
-#define MR_MAX 12
-#define NR_MAX 32
 
 /* What a micro-kernel call does with the C tile besides adding the product. */
 typedef struct tile_epi {
@@ -280,12 +277,18 @@ static const gemm_isa *pick_isa(void)
 
 /* ---------------------------------------------------------------- driver */
 
+/* Floats of the shared A block; a multiple of 16 so that the B panels after it stay
+ * 64-byte aligned. */
+static size_t apack_floats(const gemm_isa *isa, int m, int k)
+{
+    size_t mc = (size_t)(min_i(m, MC) + isa->mr - 1) / isa->mr * isa->mr;
+    return (mc * (size_t)min_i(k, KC) + 15) / 16 * 16;
+}
+
 size_t ig_cpu_gemm_scratch(int m, int k, int nthreads)
 {
     const gemm_isa *isa = pick_isa();
-    size_t kc = (size_t)min_i(k, KC), mc = (size_t)(min_i(m, MC) + isa->mr - 1) / isa->mr * isa->mr;
-    size_t a = (mc * kc + 15) / 16 * 16; /* keeps each thread's B panel 64-byte aligned */
-    return (a + (size_t)nthreads * kc * isa->nr) * sizeof(float);
+    return (apack_floats(isa, m, k) + (size_t)nthreads * (size_t)min_i(k, KC) * isa->nr) * sizeof(float);
 }
 
 /* [lo, hi) of n items for thread t of nt. */
@@ -300,8 +303,7 @@ void ig_cpu_gemm(const cpu_gemm *p, const cpu_scratch *s)
     const gemm_isa *isa = pick_isa();
     const int mr = isa->mr, nr = isa->nr;
     const int n_kb = (p->k + KC - 1) / KC, n_np = (p->n + nr - 1) / nr;
-    const size_t kc_max = (size_t)min_i(p->k, KC);
-    const size_t a_floats = ((size_t)(min_i(p->m, MC) + mr - 1) / mr * mr * kc_max + 15) / 16 * 16;
+    const size_t kc_max = (size_t)min_i(p->k, KC), a_floats = apack_floats(isa, p->m, p->k);
     float *apack = s->buf;
 #pragma omp parallel num_threads(s->nthreads)
     {
