@@ -48,6 +48,7 @@ print(f"ingot     {i:8.3f} ms/step  ({each(ingot)}), {128e3 / i:,.0f} samples/s,
 print(f"PyTorch   {t:8.3f} ms/step  ({each(torch_n)}), torch {torch_n[0]['version']}, {torch_n[0]['threads']} threads")
 print(f"ratio     {t / i:8.2f}x  (PyTorch ms / ingot ms, same thread count)")
 print(f"PyTorch   {t1:8.3f} ms/step  ({each(torch_1)}) at 1 intra-op thread: ratio {t1 / i:.2f}x")
-print(f"memory    arena {mib(last['arena_planned_bytes']):.2f} MiB planned vs {mib(last['arena_unplanned_bytes']):.2f} MiB "
-      f"unplanned; backend peak {mib(last['device_peak_bytes']):.2f} MiB")
+planned, unplanned = mib(last["arena_planned_bytes"]), mib(last["arena_unplanned_bytes"])
+print(f"memory    arena {planned:.2f} MiB planned vs {unplanned:.2f} MiB unplanned; "
+      f"backend peak {mib(last['device_peak_bytes']):.2f} MiB")
 EOF

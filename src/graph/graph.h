@@ -51,7 +51,7 @@ typedef enum ig_op {
     IG_OP_NOP = 0, /* a node removed by a pass */
     IG_OP_DENSE,
     IG_OP_MATMUL,
-    IG_OP_BIAS_GRAD,
+    IG_OP_DENSE_WGRAD,
     IG_OP_RELU,
     IG_OP_TANH,
     IG_OP_ACT_GRAD,

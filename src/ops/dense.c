@@ -1,7 +1,9 @@
 /* dense.c — dense layers and the matrix ops of their gradients.
  *   DENSE     (x [n,k], w [m,k], b [m]?) -> act(x·wᵀ + b) [n,m]; attrs.i[1] = ig_act
  *   MATMUL    (a, b) -> op(a)·op(b); attrs.i[0], i[1] = transpose a, b
- *   BIAS_GRAD (dz [n,m]) -> column sums [m] */
+ *   DENSE_WGRAD (dz [n,m], x [n,k]) -> dw = dzᵀ·x [m,k], db = column sums of dz [m]: the
+ *             parameter gradients of a dense layer with bias, one op so that a backend can
+ *             reduce the bias gradient inside the GEMM (cuBLASLt's BGRADB epilogue) */
 #include "ops/ops.h"
 
 static ig_status dense_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
@@ -39,16 +41,17 @@ static ig_status dense_vjp(ig_ad *ad, const ig_node *n, const int *dout)
         IG_TRY(ig_emit(g, IG_OP_MATMUL, (int[]){dz, n->in[1]}, 2, NULL, "dx", &dx));
         IG_TRY(ig_ad_accum(ad, n->in[0], dx));
     }
+    if (n->n_in == 3 && ig_ad_needs(ad, n->in[2])) {
+        int dwb[2];
+        IG_TRY(ig_emit(g, IG_OP_DENSE_WGRAD, (int[]){dz, n->in[0]}, 2, NULL, "dwb", dwb));
+        IG_TRY(ig_ad_accum(ad, n->in[1], dwb[0]));
+        return ig_ad_accum(ad, n->in[2], dwb[1]);
+    }
     if (ig_ad_needs(ad, n->in[1])) {
         int dw;
         ig_attrs at = {.i = {1, 0}};
         IG_TRY(ig_emit(g, IG_OP_MATMUL, (int[]){dz, n->in[0]}, 2, &at, "dw", &dw));
         IG_TRY(ig_ad_accum(ad, n->in[1], dw));
-    }
-    if (n->n_in == 3 && ig_ad_needs(ad, n->in[2])) {
-        int db;
-        IG_TRY(ig_emit(g, IG_OP_BIAS_GRAD, &dz, 1, NULL, "db", &db));
-        IG_TRY(ig_ad_accum(ad, n->in[2], db));
     }
     return IG_OK;
 }
@@ -96,18 +99,24 @@ static double matmul_flops(const ig_graph *g, const ig_node *n)
 
 const ig_op_def ig_op_matmul_def = {"matmul", 2, 2, 1, matmul_infer, NULL, matmul_flops, false, false};
 
-static ig_status bias_grad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
+static ig_status wgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
-    const ig_shape *a = &ig_in(g, n, 0)->shape;
-    if (a->ndim != 2) return ig_fail(IG_ERR_SHAPE, "bias_grad '%s': input must be 2-D", n->name);
-    s[0] = ig_shape_make(1, &a->d[1]);
-    t[0] = IG_F32;
+    const ig_shape *dz = &ig_in(g, n, 0)->shape, *x = &ig_in(g, n, 1)->shape;
+    if (dz->ndim != 2 || x->ndim != 2 || dz->d[0] != x->d[0]) {
+        char a[64], b[64];
+        return ig_fail(IG_ERR_SHAPE, "dense_wgrad '%s': %s and %s must be 2-D with equal rows", n->name,
+                       ig_shape_str(dz, a, sizeof a), ig_shape_str(x, b, sizeof b));
+    }
+    s[0] = ig_shape_make(2, (int64_t[]){dz->d[1], x->d[1]});
+    s[1] = ig_shape_make(1, &dz->d[1]);
+    t[0] = t[1] = IG_F32;
     return IG_OK;
 }
 
-static double bias_grad_flops(const ig_graph *g, const ig_node *n)
+static double wgrad_flops(const ig_graph *g, const ig_node *n)
 {
-    return (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
+    const ig_shape *dz = &ig_in(g, n, 0)->shape, *x = &ig_in(g, n, 1)->shape;
+    return (2.0 * (double)x->d[1] + 1.0) * (double)dz->d[0] * (double)dz->d[1];
 }
 
-const ig_op_def ig_op_bias_grad_def = {"bias_grad", 1, 1, 1, bias_grad_infer, NULL, bias_grad_flops, false, false};
+const ig_op_def ig_op_dense_wgrad_def = {"dense_wgrad", 2, 2, 2, wgrad_infer, NULL, wgrad_flops, false, false};

@@ -4,7 +4,7 @@
 static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_DENSE] = &ig_op_dense_def,
     [IG_OP_MATMUL] = &ig_op_matmul_def,
-    [IG_OP_BIAS_GRAD] = &ig_op_bias_grad_def,
+    [IG_OP_DENSE_WGRAD] = &ig_op_dense_wgrad_def,
     [IG_OP_RELU] = &ig_op_relu_def,
     [IG_OP_TANH] = &ig_op_tanh_def,
     [IG_OP_ACT_GRAD] = &ig_op_act_grad_def,

@@ -36,7 +36,7 @@ typedef struct ig_op_def {
 const ig_op_def *ig_op_get(ig_op op);
 
 /* Per-family definitions, gathered by op_table.c. */
-extern const ig_op_def ig_op_dense_def, ig_op_matmul_def, ig_op_bias_grad_def;
+extern const ig_op_def ig_op_dense_def, ig_op_matmul_def, ig_op_dense_wgrad_def;
 extern const ig_op_def ig_op_relu_def, ig_op_tanh_def, ig_op_act_grad_def;
 extern const ig_op_def ig_op_reshape_def, ig_op_add_def, ig_op_scale_def, ig_op_copy_def;
 extern const ig_op_def ig_op_sparse_ce_def, ig_op_mse_def, ig_op_accuracy_def;

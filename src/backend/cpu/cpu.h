@@ -47,6 +47,7 @@ typedef struct cpu_gemm {
     bool ta, tb;       /* op(A) = Aᵀ, op(B) = Bᵀ */
     const float *bias; /* [n] added to every row, or NULL */
     int act;
+    float *a_rowsum;   /* [m] receives the row sums of op(A) (a bias gradient), or NULL */
 } cpu_gemm;
 
 /* The packing memory of a program's GEMMs, allocated with the program's first run so that
@@ -66,7 +67,6 @@ size_t ig_cpu_node_scratch(const ig_graph *g, const ig_node *n, int nthreads);
 
 ig_status ig_cpu_dense(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_matmul(const ig_graph *g, const ig_node *n, void *const *bases);
-ig_status ig_cpu_bias_grad(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_relu(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_tanh(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_act_grad(const ig_graph *g, const ig_node *n, void *const *bases);

@@ -8,7 +8,7 @@
 static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_DENSE] = ig_cpu_dense,
     [IG_OP_MATMUL] = ig_cpu_matmul,
-    [IG_OP_BIAS_GRAD] = ig_cpu_bias_grad,
+    [IG_OP_DENSE_WGRAD] = ig_cpu_matmul, /* dw = dzᵀ·x, and db from its packing */
     [IG_OP_RELU] = ig_cpu_relu,
     [IG_OP_TANH] = ig_cpu_tanh,
     [IG_OP_ACT_GRAD] = ig_cpu_act_grad,

@@ -1,9 +1,8 @@
-/* cpu_dense.c — dense forward (one GEMM with bias and ReLU in its epilogue), the matmuls of
- * its gradients, and the bias gradient. */
+/* cpu_dense.c — dense forward (one GEMM with bias and ReLU in its epilogue) and the GEMMs of
+ * its gradients, the bias gradient summed while the weight gradient's GEMM packs dz. */
 #include "backend/cpu/cpu.h"
 
 #include <math.h>
-#include <string.h>
 
 void ig_cpu_tanh_inplace(float *x, size_t n)
 {
@@ -11,12 +10,20 @@ void ig_cpu_tanh_inplace(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
 }
 
-/* The GEMM of a DENSE or MATMUL node, pointers from `bases` (NULL bases: shapes only). */
+/* The GEMM of a DENSE, MATMUL or DENSE_WGRAD node, pointers from `bases` (NULL bases:
+ * shapes only). */
 static cpu_gemm gemm_of(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     const ig_shape *as = &g->vals[n->in[0]].shape, *bs = &g->vals[n->in[1]].shape;
     cpu_gemm p = {.lda = (int)as->d[1], .ldb = (int)bs->d[1]};
-    if (n->op == IG_OP_DENSE) {
+    if (n->op == IG_OP_DENSE_WGRAD) {
+        /* dw = dzᵀ·x with dz [rows, m], x [rows, k]; db = the row sums of dzᵀ */
+        p.m = (int)as->d[1];
+        p.k = (int)as->d[0];
+        p.n = (int)bs->d[1];
+        p.ta = true;
+        if (bases) p.a_rowsum = CPU_OUT(1);
+    } else if (n->op == IG_OP_DENSE) {
         /* y = x·wᵀ + b with x [rows, k], w [m, k] */
         p.m = (int)as->d[0];
         p.k = (int)as->d[1];
@@ -42,7 +49,7 @@ static cpu_gemm gemm_of(const ig_graph *g, const ig_node *n, void *const *bases)
 
 size_t ig_cpu_node_scratch(const ig_graph *g, const ig_node *n, int nthreads)
 {
-    if (n->op != IG_OP_DENSE && n->op != IG_OP_MATMUL) return 0;
+    if (n->op != IG_OP_DENSE && n->op != IG_OP_MATMUL && n->op != IG_OP_DENSE_WGRAD) return 0;
     cpu_gemm p = gemm_of(g, n, NULL);
     return ig_cpu_gemm_scratch(p.m, p.k, nthreads);
 }
@@ -56,24 +63,10 @@ ig_status ig_cpu_dense(const ig_graph *g, const ig_node *n, void *const *bases)
     return IG_OK;
 }
 
+/* MATMUL, and DENSE_WGRAD (the bias gradient comes out of the GEMM's packing of dz). */
 ig_status ig_cpu_matmul(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     cpu_gemm p = gemm_of(g, n, bases);
     ig_cpu_gemm(&p, bases[CPU_BUF_SCRATCH]);
-    return IG_OK;
-}
-
-ig_status ig_cpu_bias_grad(const ig_graph *g, const ig_node *n, void *const *bases)
-{
-    const ig_shape *s = &g->vals[n->in[0]].shape;
-    int64_t rows = s->d[0], cols = s->d[1];
-    const float *dz = CPU_F32(0);
-    float *db = CPU_OUT(0);
-    memset(db, 0, (size_t)cols * sizeof *db);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = dz + r * cols;
-#pragma omp simd
-        for (int64_t c = 0; c < cols; c++) db[c] += row[c];
-    }
     return IG_OK;
 }

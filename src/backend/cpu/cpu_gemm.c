@@ -47,6 +47,17 @@ static int min_i(int a, int b) { return a < b ? a : b; }
 #define GEN_MR 4
 #define GEN_NR 8
 
+/* The row sums of op(A) over a packed panel, into p->a_rowsum (added to it after the first
+ * K block): each row is packed by one thread once per K block, so this needs no reduction. */
+static void rowsum_gen(const cpu_gemm *p, int i0, int rows, int k0, int kc, const float *dst, int mr)
+{
+    for (int i = 0; i < rows; i++) {
+        float s = k0 ? p->a_rowsum[i0 + i] : 0.0f;
+        for (int k = 0; k < kc; k++) s += dst[(size_t)k * mr + i];
+        p->a_rowsum[i0 + i] = s;
+    }
+}
+
 static void pack_a_gen(const cpu_gemm *p, int i0, int rows, int k0, int kc, float *dst, int mr)
 {
     for (int k = 0; k < kc; k++) {
@@ -56,6 +67,7 @@ static void pack_a_gen(const cpu_gemm *p, int i0, int rows, int k0, int kc, floa
             d[i] = i < rows ? p->a[at] : 0.0f;
         }
     }
+    if (p->a_rowsum) rowsum_gen(p, i0, rows, k0, kc, dst, mr);
 }
 
 static void pack_b_gen(const cpu_gemm *p, int j0, int cols, int k0, int kc, float *dst, int nr)
@@ -203,11 +215,16 @@ __attribute__((target("avx512f"))) static void pack_a_x(const cpu_gemm *p, int i
 {
     if (p->ta) {
         __mmask16 m = lanes(rows);
-        for (int k = 0; k < kc; k++)
-            _mm512_mask_storeu_ps(dst + (size_t)k * X_MR, lanes(X_MR),
-                                  _mm512_maskz_loadu_ps(m, p->a + (size_t)(k0 + k) * p->lda + i0));
+        __m512 sum = p->a_rowsum && k0 ? _mm512_maskz_loadu_ps(m, p->a_rowsum + i0) : _mm512_setzero_ps();
+        for (int k = 0; k < kc; k++) {
+            __m512 v = _mm512_maskz_loadu_ps(m, p->a + (size_t)(k0 + k) * p->lda + i0);
+            sum = _mm512_add_ps(sum, v);
+            _mm512_mask_storeu_ps(dst + (size_t)k * X_MR, lanes(X_MR), v);
+        }
+        if (p->a_rowsum) _mm512_mask_storeu_ps(p->a_rowsum + i0, m, sum);
     } else {
         pack_transposed(p->a + (size_t)i0 * p->lda + k0, (size_t)p->lda, rows, kc, dst, X_MR, X_MR);
+        if (p->a_rowsum) rowsum_gen(p, i0, rows, k0, kc, dst, X_MR);
     }
 }
 
@@ -225,7 +242,8 @@ __attribute__((target("avx512f"))) static void pack_b_x(const cpu_gemm *p, int j
         for (int k = 0; k < kc; k++) {
             const float *s = p->b + (size_t)(k0 + k) * p->ldb + j0;
             _mm512_store_ps(dst + (size_t)k * X_NR, _mm512_maskz_loadu_ps(m0, s));
-            _mm512_store_ps(dst + (size_t)k * X_NR + 16, cols > 16 ? _mm512_maskz_loadu_ps(m1, s + 16) : _mm512_setzero_ps());
+            __m512 hi = cols > 16 ? _mm512_maskz_loadu_ps(m1, s + 16) : _mm512_setzero_ps();
+            _mm512_store_ps(dst + (size_t)k * X_NR + 16, hi);
         }
     }
 }
@@ -326,9 +344,11 @@ void ig_cpu_gemm(const cpu_gemm *p, const cpu_scratch *s)
                     int j0 = jp * nr, cols = min_i(nr, p->n - j0);
                     isa->pack_b(p, j0, cols, k0, kc, bpack);
                     e.bias = p->bias ? p->bias + j0 : NULL;
-                    for (int ip = i_lo; ip < i_hi; ip++)
-                        isa->kernel(kc, apack + (size_t)ip * mr * kc, bpack, p->c + (size_t)(i0 + ip * mr) * p->ldc + j0,
-                                    p->ldc, min_i(mr, mc - ip * mr), cols, &e);
+                    for (int ip = i_lo; ip < i_hi; ip++) {
+                        float *c = p->c + (size_t)(i0 + ip * mr) * p->ldc + j0;
+                        const float *a = apack + (size_t)ip * mr * kc;
+                        isa->kernel(kc, a, bpack, c, p->ldc, min_i(mr, mc - ip * mr), cols, &e);
+                    }
                 }
 #pragma omp barrier
             }

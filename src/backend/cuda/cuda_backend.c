@@ -4,6 +4,7 @@
  * cudaGraphLaunch. Nothing here waits for the device except download. */
 #include "backend/cuda/cuda_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,47 @@ static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *
     return IG_OK;
 }
 
+/* A debugging aid, on request only: every node between two events, times summed per node
+ * (the run waits for itself, so profiled runs are slower than real ones). */
+static ig_status launch_profiled(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
+{
+    int n = p->g.n_nodes;
+    if (!cp->marks) {
+        cp->marks = calloc((size_t)n + 1, sizeof *cp->marks);
+        cp->node_ms = calloc((size_t)n, sizeof *cp->node_ms);
+        if (!cp->marks || !cp->node_ms) return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda: out of memory");
+        for (int i = 0; i <= n; i++) CU_TRY(cudaEventCreate(&cp->marks[i]));
+    }
+    for (int i = 0; i < n; i++) {
+        CU_TRY(cudaEventRecord(cp->marks[i], cu->stream));
+        IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
+    }
+    CU_TRY(cudaEventRecord(cp->marks[n], cu->stream));
+    CU_TRY(cudaEventSynchronize(cp->marks[n]));
+    for (int i = 0; i < n; i++) {
+        float ms;
+        CU_TRY(cudaEventElapsedTime(&ms, cp->marks[i], cp->marks[i + 1]));
+        if (cp->profiled_runs > 0) cp->node_ms[i] += ms; /* the first run makes plans: not counted */
+    }
+    cp->profiled_runs++;
+    return IG_OK;
+}
+
+static void profile_report(ig_cuda_prog *cp, const ig_program *p)
+{
+    int runs = cp->profiled_runs - 1;
+    if (runs < 1) return;
+    double total = 0;
+    for (int i = 0; i < p->g.n_nodes; i++) total += cp->node_ms[i];
+    fprintf(stderr, "ingot cuda profile: %d nodes, %d runs, %.2f us per run\n", p->g.n_nodes, runs, 1e3 * total / runs);
+    for (int i = 0; i < p->g.n_nodes; i++) {
+        const ig_node *nd = &p->g.nodes[i];
+        if (nd->op == IG_OP_NOP) continue;
+        fprintf(stderr, "  %3d %-14s %-20s %8.2f us %5.1f%%\n", i, ig_op_get(nd->op)->name, nd->name,
+                1e3 * cp->node_ms[i] / runs, 100.0 * cp->node_ms[i] / total);
+    }
+}
+
 static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
 {
     cudaGraph_t graph = NULL;
@@ -123,6 +165,7 @@ static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
         CU_TRY(cudaGraphExecDestroy(cp->exec));
         cp->exec = NULL;
     }
+    if (cu->profile) return launch_profiled(cu, cp, p, bases);
     if (!cu->use_graphs || (!cp->exec && cp->runs++ == 0)) return launch_all(cu, cp, p, bases);
     if (!cp->exec) IG_TRY(capture(cu, cp, p, bases));
     CU_TRY(cudaGraphLaunch(cp->exec, cu->stream));
@@ -134,6 +177,12 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
     ig_cuda_prog *cp = p->be_state;
     if (!cp) return;
     cudaStreamSynchronize(impl(be)->stream);
+    if (cp->marks) {
+        profile_report(cp, p);
+        for (int i = 0; i <= p->g.n_nodes; i++) cudaEventDestroy(cp->marks[i]);
+        free(cp->marks);
+        free(cp->node_ms);
+    }
     if (cp->exec) cudaGraphExecDestroy(cp->exec);
     for (int i = 0; i < p->g.n_nodes; i++) ig_cuda_gemm_free(&cp->gemm[i]);
     free(cp->gemm);
@@ -173,6 +222,8 @@ static ig_status init(ig_backend *be)
     ig_cuda *cu = impl(be);
     const char *env = getenv("INGOT_CUDA_GRAPHS");
     cu->use_graphs = !(env && strcmp(env, "0") == 0);
+    env = getenv("INGOT_CUDA_PROFILE");
+    cu->profile = env && strcmp(env, "1") == 0;
     CU_TRY(cudaGetDevice(&cu->device));
     CU_TRY(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking));
     LT_TRY(cublasLtCreate(&cu->lt));

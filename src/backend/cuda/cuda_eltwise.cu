@@ -33,14 +33,23 @@ __global__ void scale_kernel(const float *x, const float *factor, float *y, size
     GRID_STRIDE(i, n) y[i] = x[i] * f;
 }
 
-/* One thread per column; consecutive threads read consecutive addresses of a row. */
+/* Column sums: a block takes 32 columns; its 8 warps each sum a strided eighth of the rows
+ * (lanes read consecutive addresses), then the 8 partial sums are added in a fixed order. */
 __global__ void bias_grad_kernel(const float *dz, float *db, int64_t rows, int64_t cols)
 {
-    int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (c >= cols) return;
+    __shared__ float part[8][33];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int64_t c = blockIdx.x * 32 + lane;
     float acc = 0.0f;
-    for (int64_t r = 0; r < rows; r++) acc += dz[r * cols + c];
-    db[c] = acc;
+    if (c < cols)
+        for (int64_t r = warp; r < rows; r += 8) acc += dz[r * cols + c];
+    part[warp][lane] = acc;
+    __syncthreads();
+    if (warp == 0 && c < cols) {
+        float sum = 0.0f;
+        for (int w = 0; w < 8; w++) sum += part[w][lane];
+        db[c] = sum;
+    }
 }
 
 extern "C" void ig_cuda_act(const float *x, float *y, size_t n, int act, cudaStream_t s)
@@ -65,5 +74,5 @@ extern "C" void ig_cuda_scale(const float *x, const float *factor, float *y, siz
 
 extern "C" void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, cudaStream_t s)
 {
-    bias_grad_kernel<<<(unsigned)((cols + 255) / 256), 256, 0, s>>>(dz, db, rows, cols);
+    bias_grad_kernel<<<(unsigned)((cols + 31) / 32), 256, 0, s>>>(dz, db, rows, cols);
 }

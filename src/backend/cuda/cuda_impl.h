@@ -25,21 +25,38 @@ typedef struct ig_cuda {
     ig_cuda_staging staging[IG_CUDA_STAGING];
     int next_staging;
     bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
+    bool profile;    /* INGOT_CUDA_PROFILE=1: eager, each node timed, a table on stderr */
 } ig_cuda;
+
+#define IG_GEMM_CANDIDATES 8
 
 /* Per-program state: a GEMM plan per node and the captured graph. */
 typedef struct ig_cuda_gemm {
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
-    cublasLtMatmulAlgo_t algo;
+    cublasLtMatmulHeuristicResult_t candidates[IG_GEMM_CANDIDATES];
+    int n_candidates;
+    cublasLtMatmulAlgo_t algo; /* the fastest candidate on the node's operands */
     bool ready;
+    bool fused_bgrad; /* the bias gradient asked for comes from the epilogue (else: caller's kernel) */
 } ig_cuda_gemm;
+
+/* What a GEMM's epilogue adds: a bias (and ReLU) in the forward pass, or the column sums of
+ * the row-major left operand (the bias gradient, cuBLASLt's BGRADB) in the backward pass. */
+typedef struct ig_cuda_epilogue {
+    const float *bias;
+    bool relu;
+    float *bgrad;
+} ig_cuda_epilogue;
 
 typedef struct ig_cuda_prog {
     ig_cuda_gemm *gemm; /* indexed by node */
     int runs;           /* eager runs so far: the first warms up, the second is captured */
     cudaGraphExec_t exec;
     void *bases[IG_BUF_COUNT]; /* the buffers the graph was captured with */
+    cudaEvent_t *marks;        /* profiling: an event before each node and one after the last */
+    double *node_ms;           /* profiling: time summed per node */
+    int profiled_runs;
 } ig_cuda_prog;
 
 ig_status ig_cuda_check(cudaError_t e, const char *what, const char *file, int line);
@@ -49,10 +66,11 @@ ig_status ig_cublas_check(cublasStatus_t e, const char *what, const char *file, 
 
 /* Launches the node's kernels on the backend's stream (eagerly or under capture). */
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases);
-/* cuBLASLt: y = op(a)·op(b) in row-major terms, optional bias and ReLU epilogue. */
+/* cuBLASLt: c = op(a)·op(b) in row-major terms, with an epilogue. A bias gradient the
+ * epilogue cannot give is left to the caller (plan->fused_bgrad false). */
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                           const float *a, int64_t lda, const float *b, int64_t ldb, float *c, const float *bias,
-                           bool relu, float beta);
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                           const ig_cuda_epilogue *epi, float beta);
 void ig_cuda_gemm_free(ig_cuda_gemm *plan);
 
 #endif /* IG_CUDA_IMPL_H */

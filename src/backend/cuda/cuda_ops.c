@@ -22,8 +22,9 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_DENSE: {
         const ig_shape *xs = &g->vals[n->in[0]].shape, *ws = &g->vals[n->in[1]].shape;
         int act = (int)n->attrs.i[1];
+        ig_cuda_epilogue epi = {.bias = n->n_in == 3 ? IN(2) : NULL, .relu = act == IG_ACT_RELU};
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], false, true, xs->d[0], ws->d[0], xs->d[1], IN(0), xs->d[1], IN(1),
-                                ws->d[1], OUT(0), n->n_in == 3 ? IN(2) : NULL, act == IG_ACT_RELU, 0.0f));
+                                ws->d[1], OUT(0), &epi, 0.0f));
         if (act == IG_ACT_TANH) ig_cuda_act(OUT(0), OUT(0), numel(g, n->out[0]), IG_ACT_TANH, s);
         break;
     }
@@ -31,12 +32,15 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         const ig_shape *as = &g->vals[n->in[0]].shape, *bs = &g->vals[n->in[1]].shape;
         bool ta = n->attrs.i[0], tb = n->attrs.i[1];
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], ta, tb, ta ? as->d[1] : as->d[0], tb ? bs->d[0] : bs->d[1],
-                                ta ? as->d[0] : as->d[1], IN(0), as->d[1], IN(1), bs->d[1], OUT(0), NULL, false, 0.0f));
+                                ta ? as->d[0] : as->d[1], IN(0), as->d[1], IN(1), bs->d[1], OUT(0),
+                                &(ig_cuda_epilogue){0}, 0.0f));
         break;
     }
-    case IG_OP_BIAS_GRAD: {
-        const ig_shape *zs = &g->vals[n->in[0]].shape;
-        ig_cuda_bias_grad(IN(0), OUT(0), zs->d[0], zs->d[1], s);
+    case IG_OP_DENSE_WGRAD: {
+        const ig_shape *zs = &g->vals[n->in[0]].shape, *xs = &g->vals[n->in[1]].shape;
+        IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], true, false, zs->d[1], xs->d[1], zs->d[0], IN(0), zs->d[1], IN(1),
+                                xs->d[1], OUT(0), &(ig_cuda_epilogue){.bgrad = OUT(1)}, 0.0f));
+        if (!cp->gemm[i].fused_bgrad) ig_cuda_bias_grad(IN(0), OUT(1), zs->d[0], zs->d[1], s);
         break;
     }
     case IG_OP_RELU: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_RELU, s); break;

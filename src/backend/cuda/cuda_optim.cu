@@ -30,22 +30,48 @@ __global__ void sgd_kernel(float *p, const float *g, float *buf, const ig_opt_hy
     }
 }
 
-__global__ void adam_kernel(float *p, const float *g, float *m, float *v, const ig_opt_hyper *h, size_t n)
+struct adam_coef {
+    float b1, b2, eps, l2, shrink, step_size, inv_sqrt_bc2;
+};
+
+__device__ static float adam_one(float p, float g, float *m, float *v, const adam_coef &k)
 {
-    const double t = (double)(h->step + 1);
-    const float lr = h->lr, b1 = h->beta1, b2 = h->beta2, eps = h->eps, wd = h->weight_decay;
-    const float step_size = (float)(lr / (1.0 - pow((double)b1, t)));
-    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow((double)b2, t)));
-    const float l2 = h->decoupled ? 0.0f : wd;
-    const float shrink = h->decoupled ? 1.0f - lr * wd : 1.0f;
-    GRID_STRIDE(i, n)
+    float d = g + k.l2 * p;
+    *m = k.b1 * *m + (1.0f - k.b1) * d;
+    *v = k.b2 * *v + (1.0f - k.b2) * d * d;
+    return p * k.shrink - k.step_size * *m / (sqrtf(*v) * k.inv_sqrt_bc2 + k.eps);
+}
+
+/* Four elements per thread with 16-byte accesses (the flat buffers are 256-byte aligned; a
+ * trainer's is a multiple of 64 floats long, and the last n % 4 of any other go one by one). */
+__global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, const ig_opt_hyper *h, size_t n)
+{
+    float4 *p = (float4 *)pf, *m = (float4 *)mf, *v = (float4 *)vf;
+    const float4 *g = (const float4 *)gf;
+    size_t n4 = n / 4;
+    __shared__ adam_coef k;
+    if (threadIdx.x == 0) {
+        const double t = (double)(h->step + 1);
+        const float lr = h->lr, wd = h->weight_decay;
+        k = adam_coef{h->beta1, h->beta2, h->eps, h->decoupled ? 0.0f : wd, h->decoupled ? 1.0f - lr * wd : 1.0f,
+                      (float)(lr / (1.0 - pow((double)h->beta1, t))),
+                      (float)(1.0 / sqrt(1.0 - pow((double)h->beta2, t)))};
+    }
+    __syncthreads();
+    GRID_STRIDE(i, n4)
     {
-        float d = g[i] + l2 * p[i];
-        float mi = b1 * m[i] + (1.0f - b1) * d;
-        float vi = b2 * v[i] + (1.0f - b2) * d * d;
+        float4 pi = p[i], gi = g[i], mi = m[i], vi = v[i];
+        pi.x = adam_one(pi.x, gi.x, &mi.x, &vi.x, k);
+        pi.y = adam_one(pi.y, gi.y, &mi.y, &vi.y, k);
+        pi.z = adam_one(pi.z, gi.z, &mi.z, &vi.z, k);
+        pi.w = adam_one(pi.w, gi.w, &mi.w, &vi.w, k);
+        p[i] = pi;
         m[i] = mi;
         v[i] = vi;
-        p[i] = p[i] * shrink - step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    }
+    if (blockIdx.x == 0 && threadIdx.x < n % 4) {
+        size_t i = n4 * 4 + threadIdx.x;
+        pf[i] = adam_one(pf[i], gf[i], &mf[i], &vf[i], k);
     }
 }
 
@@ -70,6 +96,6 @@ extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, void *hyper, s
 
 extern "C" void ig_cuda_adam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s)
 {
-    adam_kernel<<<grid_for(n), 256, 0, s>>>(p, g, m, v, (const ig_opt_hyper *)hyper, n);
+    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, (const ig_opt_hyper *)hyper, n);
     step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
