@@ -4,7 +4,7 @@
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-PACKAGES := build-essential cmake pkg-config libopenblas-dev zlib1g-dev libcjson-dev \
+PACKAGES := build-essential cmake pkg-config zlib1g-dev libcjson-dev \
             libcmocka-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -310,6 +310,82 @@ static void test_plan_random_dags(void **state)
 }
 
 /* A view has no bytes of its own: it sits where its root does, in the arena or in IO. */
+/* The backward pass of a 4-layer MLP scheduled on two streams: every weight-gradient GEMM
+ * goes to the side stream with a join before the optimizer or its first reader, and nothing
+ * the main stream writes between a side node and its join may overlap the side node's
+ * operands or results (they are in use all that time). */
+static void test_plan_two_streams(void **state)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    int64_t n = 16;
+    int x = leaf(&g, 2, (int64_t[]){n, 24}, IG_BUF_IO, 0, "x");
+    int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, "labels");
+    g.vals[labels].buf = IG_BUF_IO;
+    int h = x, params[8], np = 0;
+    size_t off = 0;
+    for (int l = 0; l < 4; l++) {
+        int64_t in = g.vals[h].shape.d[1], out = l == 3 ? 5 : 32;
+        int w = leaf(&g, 2, (int64_t[]){out, in}, IG_BUF_PARAMS, off, "w");
+        off += vbytes(&g, w);
+        params[np++] = w;
+        if (l % 2 == 0) { /* with and without bias: DENSE_WGRAD and a plain dW MATMUL */
+            int b = leaf(&g, 1, &out, IG_BUF_PARAMS, off, "b");
+            off += vbytes(&g, b);
+            params[np++] = b;
+            h = node(&g, IG_OP_DENSE, (int[]){h, w, b}, 3, &(ig_attrs){.i = {1, l < 3 ? IG_ACT_RELU : 0}});
+        } else {
+            h = node(&g, IG_OP_DENSE, (int[]){h, w}, 2, &(ig_attrs){.i = {0, IG_ACT_RELU}});
+        }
+    }
+    int outs[2];
+    OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){h, labels}, 2, NULL, "loss", outs));
+    int grads[8];
+    OK(ig_autodiff(&g, 1, &outs[0], (int[]){-1}, np, params, grads));
+    int all = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_PARAMS, 0, "all");
+    int gall = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_GRADS, 0, "gall");
+    int mom = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_STATE, 256, "mom");
+    int hyper = leaf(&g, 1, (int64_t[]){64}, IG_BUF_STATE, 0, "hyper");
+    OK(ig_graph_node(&g, IG_OP_SGD, (int[]){all, gall, mom, hyper}, 4, NULL, "sgd", NULL));
+    int opt = g.n_nodes - 1;
+
+    ig_schedule_streams(&g);
+    int side = 0;
+    for (int i = 0; i < g.n_nodes; i++) {
+        const ig_node *nd = &g.nodes[i];
+        bool wgrad = nd->op == IG_OP_DENSE_WGRAD || (nd->op == IG_OP_MATMUL && nd->attrs.i[0]);
+        assert_int_equal(nd->stream, wgrad);
+        if (!wgrad) continue;
+        side++;
+        assert_true(nd->join > i && nd->join <= opt);
+    }
+    assert_int_equal(side, 4);
+
+    ig_plan_stats st;
+    OK(ig_plan_memory(&g, &st));
+    for (int i = 0; i < g.n_nodes; i++) {
+        const ig_node *sn = &g.nodes[i];
+        if (!sn->stream) continue;
+        for (int j = i + 1; j <= sn->join && j < g.n_nodes; j++) {
+            const ig_node *mn = &g.nodes[j];
+            if (mn->stream) continue;
+            for (int o = 0; o < mn->n_out; o++) {
+                const ig_val *w = &g.vals[mn->out[o]];
+                if (w->buf != IG_BUF_ARENA) continue;
+                for (int k = 0; k < sn->n_in + sn->n_out; k++) {
+                    int v = root_of(&g, k < sn->n_in ? sn->in[k] : sn->out[k - sn->n_in]);
+                    const ig_val *u = &g.vals[v];
+                    if (u->buf != IG_BUF_ARENA) continue;
+                    bool overlap = w->offset < u->offset + vbytes(&g, v) && u->offset < w->offset + vbytes(&g, mn->out[o]);
+                    if (overlap) fail_msg("'%s' (main, node %d) overlaps '%s' used by side node %d until %d", w->name, j,
+                                          u->name, i, sn->join);
+                }
+            }
+        }
+    }
+    ig_graph_free(&g);
+}
+
 static void test_plan_views(void **state)
 {
     ig_graph g;
@@ -514,6 +590,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_chain),
         cmocka_unit_test_setup_teardown(test_plan_random_dags, setup, teardown),
+        cmocka_unit_test(test_plan_two_streams),
         cmocka_unit_test(test_plan_views),
         cmocka_unit_test(test_plan_inplace),
         cmocka_unit_test_setup_teardown(test_autodiff_sums_uses, setup, teardown),

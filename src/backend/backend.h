@@ -12,6 +12,7 @@ struct ig_backend {
     const char *name;
     ig_device device;
     ig_ctx *ctx;
+    int streams; /* concurrent streams a run uses (1: one node at a time, in order) */
     /* Zero-filled backend memory, 256-byte aligned; NULL when out of memory. */
     void *(*alloc)(ig_backend *be, size_t bytes);
     void (*free)(ig_backend *be, void *p, size_t bytes);

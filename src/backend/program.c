@@ -42,6 +42,7 @@ ig_status ig_program_create(ig_ctx *ctx, ig_graph *g, ig_program **out)
         val->offset = p->io_bytes;
         p->io_bytes += ig_align(ig_val_bytes(val));
     }
+    if (be->streams > 1) ig_schedule_streams(&p->g);
     if ((st = ig_plan_memory(&p->g, &p->plan)) != IG_OK) goto fail;
     p->arena_bytes = p->plan.arena_bytes;
     p->arena = be->alloc(be, p->arena_bytes);

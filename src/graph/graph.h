@@ -77,6 +77,8 @@ typedef struct ig_node {
     int out[IG_MAX_OUT];
     ig_attrs attrs;
     char name[IG_NAME_LEN];
+    int stream; /* 0: the main stream; 1: the side stream (see ig_schedule_streams) */
+    int join;   /* side nodes: the main node that waits for it (n_nodes: the program's end) */
 } ig_node;
 
 typedef struct ig_graph {
@@ -125,9 +127,17 @@ ig_status ig_autodiff(ig_graph *g, int n_roots, const int *roots, const int *see
 /* Graph passes. */
 ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
 
+/* Moves the weight-gradient GEMMs to a side stream, where they overlap with the rest of the
+ * backward pass, and gives each the main node that must wait for it: the first that reads
+ * one of its outputs or has no outputs (an optimizer reads the gradients through the flat
+ * buffer), else the program's end. Side nodes run in order among themselves and each starts
+ * after every main node before it. For backends that run one node at a time, no call. */
+void ig_schedule_streams(ig_graph *g);
+
 /* The liveness-based planner: gives every unplaced value (buf NONE) an offset in one arena.
  * Values in other buffers are left as they are. Reports the arena size and the sum of the
- * planned values' sizes. */
+ * planned values' sizes. A side-stream node's reads count as happening at its join node, so
+ * nothing the main stream runs meanwhile can take memory the side node still reads. */
 typedef struct ig_plan_stats {
     size_t arena_bytes;
     size_t unplanned_bytes;

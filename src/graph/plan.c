@@ -77,24 +77,45 @@ static bool arena_free(arena *a, size_t off, size_t size)
     return true;
 }
 
+void ig_schedule_streams(ig_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        ig_node *n = &g->nodes[i];
+        n->stream = n->op == IG_OP_DENSE_WGRAD || (n->op == IG_OP_MATMUL && n->attrs.i[0]);
+        if (!n->stream) continue;
+        n->join = g->n_nodes;
+        for (int j = i + 1; j < g->n_nodes && n->join == g->n_nodes; j++) {
+            const ig_node *m = &g->nodes[j];
+            if (m->op == IG_OP_NOP || m->stream) continue;
+            bool reads = m->n_out == 0;
+            for (int k = 0; k < m->n_in && !reads; k++)
+                for (int o = 0; o < n->n_out; o++) reads |= m->in[k] == n->out[o];
+            if (reads) n->join = j;
+        }
+    }
+}
+
 ig_status ig_plan_memory(ig_graph *g, ig_plan_stats *stats)
 {
     int nv = g->n_vals;
     int *last = malloc((size_t)nv * sizeof *last);
+    int *next_die = malloc((size_t)nv * sizeof *next_die), *dies = malloc((size_t)(g->n_nodes + 1) * sizeof *dies);
     bool *planned = calloc((size_t)nv, sizeof *planned);
     arena a = {0};
     ig_status st = IG_OK;
     memset(stats, 0, sizeof *stats);
-    if (!last || !planned) {
+    if (!last || !planned || !next_die || !dies) {
         st = ig_fail(IG_ERR_OUT_OF_MEMORY, "planner: out of memory");
         goto done;
     }
-    for (int v = 0; v < nv; v++) last[v] = -1;
+    for (int v = 0; v < nv; v++) last[v] = next_die[v] = -1;
+    for (int i = 0; i <= g->n_nodes; i++) dies[i] = -1;
 
     /* Liveness on root values: a read of a view is a read of its root. */
     for (int i = 0; i < g->n_nodes; i++) {
         const ig_node *n = &g->nodes[i];
         if (n->op == IG_OP_NOP) continue;
+        int read_at = n->stream ? n->join : i;
         for (int k = 0; k < n->n_in; k++) {
             int r = root_of(g, n->in[k]);
             if (g->vals[r].buf == IG_BUF_NONE && g->vals[r].node < 0) {
@@ -102,12 +123,18 @@ ig_status ig_plan_memory(ig_graph *g, ig_plan_stats *stats)
                              g->vals[r].name, n->name);
                 goto done;
             }
-            last[r] = i;
+            if (last[r] < read_at) last[r] = read_at;
         }
-        for (int k = 0; k < n->n_out; k++) {
+        for (int k = 0; k < n->n_out; k++) { /* a side node may still be writing until its join */
             int o = n->out[k];
-            if (g->vals[o].alias_of < 0 && last[o] < i) last[o] = i;
+            if (g->vals[o].alias_of < 0 && last[o] < read_at) last[o] = read_at;
         }
+    }
+    /* dies[i]: the values whose last use is node i, chained through next_die */
+    for (int v = 0; v < nv; v++) {
+        if (last[v] < 0 || last[v] >= g->n_nodes) continue;
+        next_die[v] = dies[last[v]];
+        dies[last[v]] = v;
     }
 
     for (int i = 0; i < g->n_nodes; i++) {
@@ -133,10 +160,9 @@ ig_status ig_plan_memory(ig_graph *g, ig_plan_stats *stats)
             }
             arena_alloc(&a, size, &ov->offset);
         }
-        /* release what dies here: inputs read for the last time, outputs never read */
-        for (int k = 0; k < n->n_in + n->n_out; k++) {
-            int v = k < n->n_in ? root_of(g, n->in[k]) : n->out[k - n->n_in];
-            if (!planned[v] || last[v] != i) continue;
+        /* release what dies here: values read for the last time, outputs never read */
+        for (int v = dies[i]; v >= 0; v = next_die[v]) {
+            if (!planned[v]) continue;
             planned[v] = false;
             if (!arena_free(&a, g->vals[v].offset, ig_align(ig_val_bytes(&g->vals[v])))) {
                 st = ig_fail(IG_ERR_OUT_OF_MEMORY, "planner: out of memory");
@@ -154,6 +180,8 @@ ig_status ig_plan_memory(ig_graph *g, ig_plan_stats *stats)
     stats->arena_bytes = a.peak;
 done:
     free(last);
+    free(next_die);
+    free(dies);
     free(planned);
     free(a.free);
     return st;

@@ -111,6 +111,7 @@ ig_status ig_backend_cpu_create(ig_ctx *ctx, ig_backend **out)
     *be = (ig_backend){
         .name = "cpu",
         .device = IG_DEVICE_CPU,
+        .streams = 1,
         .ctx = ctx,
         .alloc = cpu_alloc,
         .free = cpu_free,

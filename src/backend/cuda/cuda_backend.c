@@ -1,4 +1,4 @@
-/* cuda_backend.c — the CUDA backend: device memory, pinned staging for uploads, one stream,
+/* cuda_backend.c — the CUDA backend: device memory, pinned staging for uploads, two streams,
  * and runs. A program's first run is eager (it makes the cuBLASLt plans and loads the
  * modules); its second run is captured into a CUDA graph, and from then on each run is one
  * cudaGraphLaunch. Nothing here waits for the device except download. */
@@ -31,7 +31,7 @@ static void *cuda_alloc(ig_backend *be, size_t bytes)
         cudaGetLastError(); /* clear the sticky error of a failed allocation */
         return NULL;
     }
-    if (cudaMemsetAsync(p, 0, n, impl(be)->stream) != cudaSuccess) {
+    if (cudaMemsetAsync(p, 0, n, impl(be)->stream[0]) != cudaSuccess) {
         cudaFree(p);
         return NULL;
     }
@@ -43,7 +43,7 @@ static void cuda_free(ig_backend *be, void *p, size_t bytes)
 {
     if (!p) return;
     /* the stream may still use it */
-    cudaStreamSynchronize(impl(be)->stream);
+    cudaStreamSynchronize(impl(be)->stream[0]);
     cudaFree(p);
     ig_stats_device(be->ctx, -(ptrdiff_t)ig_align(bytes ? bytes : 1));
 }
@@ -65,16 +65,16 @@ static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t 
         st->cap = cap;
     }
     memcpy(st->host, src, bytes);
-    CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->stream));
-    CU_TRY(cudaEventRecord(st->done, cu->stream));
+    CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->stream[0]));
+    CU_TRY(cudaEventRecord(st->done, cu->stream[0]));
     return IG_OK;
 }
 
 static ig_status cuda_download(ig_backend *be, void *dst, const void *src, size_t bytes)
 {
     ig_cuda *cu = impl(be);
-    CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu->stream));
-    CU_TRY(cudaStreamSynchronize(cu->stream));
+    CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu->stream[0]));
+    CU_TRY(cudaStreamSynchronize(cu->stream[0]));
     return IG_OK;
 }
 
@@ -95,9 +95,34 @@ static ig_status prog_state(ig_program *p, ig_cuda_prog **out)
     return IG_OK;
 }
 
+/* Side-stream nodes start after everything queued on the main stream before them; the main
+ * stream waits for the side stream at the first join point that comes due, and at the end
+ * (a capture must end on the stream it began on). */
 static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
 {
-    for (int i = 0; i < p->g.n_nodes; i++) IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
+    const ig_graph *g = &p->g;
+    int due = g->n_nodes + 1; /* the earliest join among side nodes not yet waited for */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ig_node *n = &g->nodes[i];
+        if (n->op == IG_OP_NOP) continue;
+        if (n->stream) {
+            CU_TRY(cudaEventRecord(cu->forked, cu->stream[0]));
+            CU_TRY(cudaStreamWaitEvent(cu->stream[1], cu->forked, 0));
+            cu->cur = 1;
+            ig_status st = ig_cuda_launch_node(cu, cp, g, i, bases);
+            cu->cur = 0;
+            IG_TRY(st);
+            CU_TRY(cudaEventRecord(cu->joined, cu->stream[1]));
+            if (n->join < due) due = n->join;
+            continue;
+        }
+        if (i >= due) {
+            CU_TRY(cudaStreamWaitEvent(cu->stream[0], cu->joined, 0));
+            due = g->n_nodes + 1;
+        }
+        IG_TRY(ig_cuda_launch_node(cu, cp, g, i, bases));
+    }
+    if (due <= g->n_nodes) CU_TRY(cudaStreamWaitEvent(cu->stream[0], cu->joined, 0));
     return IG_OK;
 }
 
@@ -113,10 +138,10 @@ static ig_status launch_profiled(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, v
         for (int i = 0; i <= n; i++) CU_TRY(cudaEventCreate(&cp->marks[i]));
     }
     for (int i = 0; i < n; i++) {
-        CU_TRY(cudaEventRecord(cp->marks[i], cu->stream));
+        CU_TRY(cudaEventRecord(cp->marks[i], cu->stream[0]));
         IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
     }
-    CU_TRY(cudaEventRecord(cp->marks[n], cu->stream));
+    CU_TRY(cudaEventRecord(cp->marks[n], cu->stream[0]));
     CU_TRY(cudaEventSynchronize(cp->marks[n]));
     for (int i = 0; i < n; i++) {
         float ms;
@@ -137,17 +162,26 @@ static void profile_report(ig_cuda_prog *cp, const ig_program *p)
     for (int i = 0; i < p->g.n_nodes; i++) {
         const ig_node *nd = &p->g.nodes[i];
         if (nd->op == IG_OP_NOP) continue;
-        fprintf(stderr, "  %3d %-14s %-20s %8.2f us %5.1f%%\n", i, ig_op_get(nd->op)->name, nd->name,
-                1e3 * cp->node_ms[i] / runs, 100.0 * cp->node_ms[i] / total);
+        char gemm[96] = "";
+        if (cp->gemm[i].ready) {
+            int tile = 0, splitk = 0;
+            cublasLtMatmulAlgoConfigGetAttribute(&cp->gemm[i].algo, CUBLASLT_ALGO_CONFIG_TILE_ID, &tile, sizeof tile, NULL);
+            cublasLtMatmulAlgoConfigGetAttribute(&cp->gemm[i].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk,
+                                                 sizeof splitk, NULL);
+            snprintf(gemm, sizeof gemm, "  [tile %d, split-k %d%s]", tile, splitk,
+                     cp->gemm[i].fused_bgrad ? ", bias grad fused" : "");
+        }
+        fprintf(stderr, "  %3d %-14s %-20s %8.2f us %5.1f%%%s\n", i, ig_op_get(nd->op)->name, nd->name,
+                1e3 * cp->node_ms[i] / runs, 100.0 * cp->node_ms[i] / total, gemm);
     }
 }
 
 static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
 {
     cudaGraph_t graph = NULL;
-    CU_TRY(cudaStreamBeginCapture(cu->stream, cudaStreamCaptureModeThreadLocal));
+    CU_TRY(cudaStreamBeginCapture(cu->stream[0], cudaStreamCaptureModeThreadLocal));
     ig_status st = launch_all(cu, cp, p, bases);
-    cudaError_t e = cudaStreamEndCapture(cu->stream, &graph);
+    cudaError_t e = cudaStreamEndCapture(cu->stream[0], &graph);
     if (st == IG_OK) st = ig_cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__);
     if (st == IG_OK) st = ig_cuda_check(cudaGraphInstantiate(&cp->exec, graph, 0), "cudaGraphInstantiate", __FILE__, __LINE__);
     if (graph) cudaGraphDestroy(graph);
@@ -168,7 +202,7 @@ static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
     if (cu->profile) return launch_profiled(cu, cp, p, bases);
     if (!cu->use_graphs || (!cp->exec && cp->runs++ == 0)) return launch_all(cu, cp, p, bases);
     if (!cp->exec) IG_TRY(capture(cu, cp, p, bases));
-    CU_TRY(cudaGraphLaunch(cp->exec, cu->stream));
+    CU_TRY(cudaGraphLaunch(cp->exec, cu->stream[0]));
     return IG_OK;
 }
 
@@ -176,7 +210,7 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
 {
     ig_cuda_prog *cp = p->be_state;
     if (!cp) return;
-    cudaStreamSynchronize(impl(be)->stream);
+    cudaStreamSynchronize(impl(be)->stream[0]);
     if (cp->marks) {
         profile_report(cp, p);
         for (int i = 0; i <= p->g.n_nodes; i++) cudaEventDestroy(cp->marks[i]);
@@ -194,14 +228,18 @@ static void cuda_destroy(ig_backend *be)
 {
     ig_cuda *cu = impl(be);
     if (cu) {
-        if (cu->stream) cudaStreamSynchronize(cu->stream);
+        if (cu->stream[0]) cudaStreamSynchronize(cu->stream[0]);
+        if (cu->forked) cudaEventDestroy(cu->forked);
+        if (cu->joined) cudaEventDestroy(cu->joined);
         for (int i = 0; i < IG_CUDA_STAGING; i++) {
             if (cu->staging[i].host) cudaFreeHost(cu->staging[i].host);
             if (cu->staging[i].done) cudaEventDestroy(cu->staging[i].done);
         }
-        if (cu->workspace) cudaFree(cu->workspace);
+        for (int i = 0; i < 2; i++) {
+            if (cu->workspace[i]) cudaFree(cu->workspace[i]);
+            if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
+        }
         if (cu->lt) cublasLtDestroy(cu->lt);
-        if (cu->stream) cudaStreamDestroy(cu->stream);
         free(cu);
     }
     free(be);
@@ -225,9 +263,13 @@ static ig_status init(ig_backend *be)
     env = getenv("INGOT_CUDA_PROFILE");
     cu->profile = env && strcmp(env, "1") == 0;
     CU_TRY(cudaGetDevice(&cu->device));
-    CU_TRY(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking));
+    for (int i = 0; i < 2; i++) {
+        CU_TRY(cudaStreamCreateWithFlags(&cu->stream[i], cudaStreamNonBlocking));
+        CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
+    }
+    CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));
+    CU_TRY(cudaEventCreateWithFlags(&cu->joined, cudaEventDisableTiming));
     LT_TRY(cublasLtCreate(&cu->lt));
-    CU_TRY(cudaMalloc(&cu->workspace, IG_CUDA_WORKSPACE));
     for (int i = 0; i < IG_CUDA_STAGING; i++)
         CU_TRY(cudaEventCreateWithFlags(&cu->staging[i].done, cudaEventDisableTiming));
     return IG_OK;
@@ -246,6 +288,7 @@ ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
     *be = (ig_backend){
         .name = "cuda",
         .device = IG_DEVICE_CUDA,
+        .streams = 2,
         .ctx = ctx,
         .alloc = cuda_alloc,
         .free = cuda_free,
@@ -262,7 +305,7 @@ ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
         cuda_destroy(be);
         return st;
     }
-    ig_stats_device(ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
+    ig_stats_device(ctx, (ptrdiff_t)(2 * IG_CUDA_WORKSPACE));
     *out = be;
     return IG_OK;
 }

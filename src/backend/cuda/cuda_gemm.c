@@ -1,10 +1,10 @@
 /* cuda_gemm.c — GEMMs through cuBLASLt with fused epilogues (bias, bias + ReLU), fp32 with
  * TF32 off. ingot's matrices are row-major and cuBLASLt's column-major, so a row-major
  * C = op(A)·op(B) is issued as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: operands swapped, each
- * read as its own transpose. The plan (descriptors and algorithm) is made once per node, in
- * a program's first (eager) run, and reused, so nothing is chosen inside a captured step.
- * The heuristic's first choice is often not the fastest for the small GEMMs of a training
- * step, so the plan times its top candidates on the real operands and keeps the fastest. */
+ * read as its own transpose. The plan (descriptors and the heuristic's algorithm, the same in
+ * every process, so runs are reproducible) is made once per node, in a program's first
+ * (eager) run, and reused, so nothing is chosen inside a captured step. (Timing the
+ * heuristic's other candidates gained 3% on mlp_small and made the choice vary by process.) */
 #include "backend/cuda/cuda_impl.h"
 
 #include <string.h>
@@ -29,65 +29,33 @@ static ig_status make_plan(ig_cuda *cu, ig_cuda_gemm *p, bool ta, bool tb, int64
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
     size_t ws = IG_CUDA_WORKSPACE;
     cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    cublasLtMatmulHeuristicResult_t res;
     int found = 0;
     if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulAlgoGetHeuristic(cu->lt, p->desc, p->a, p->b, p->c, p->c, pref, IG_GEMM_CANDIDATES,
-                                            p->candidates, &found);
+        st = cublasLtMatmulAlgoGetHeuristic(cu->lt, p->desc, p->a, p->b, p->c, p->c, pref, 1, &res, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     LT_TRY(st);
     if (found < 1)
         return ig_fail(IG_ERR_UNSUPPORTED, "cuBLASLt has no algorithm for a %lldx%lldx%lld fp32 GEMM", (long long)m,
                        (long long)n, (long long)k);
-    p->n_candidates = found;
-    p->algo = p->candidates[0].algo;
+    p->algo = res.algo;
     p->ready = true;
     return IG_OK;
 }
 
-static ig_status matmul(ig_cuda *cu, ig_cuda_gemm *plan, const cublasLtMatmulAlgo_t *algo, const float *a,
-                        const float *b, float *c, float beta)
+static ig_status matmul(ig_cuda *cu, ig_cuda_gemm *plan, const float *a, const float *b, float *c, float beta)
 {
     const float alpha = 1.0f;
-    LT_TRY(cublasLtMatmul(cu->lt, plan->desc, &alpha, b, plan->a, a, plan->b, &beta, c, plan->c, c, plan->c, algo,
-                          cu->workspace, IG_CUDA_WORKSPACE, cu->stream));
+    LT_TRY(cublasLtMatmul(cu->lt, plan->desc, &alpha, b, plan->a, a, plan->b, &beta, c, plan->c, c, plan->c, &plan->algo,
+                          cu->workspace[cu->cur], IG_CUDA_WORKSPACE, cu->stream[cu->cur]));
     return IG_OK;
-}
-
-/* Times each candidate (a few runs after one warm-up, on the node's own buffers, whose
- * output the real run then overwrites) and keeps the fastest. Only outside capture. */
-static ig_status autotune(ig_cuda *cu, ig_cuda_gemm *p, const float *a, const float *b, float *c, float beta)
-{
-    if (p->n_candidates < 2 || beta != 0.0f) return IG_OK; /* beta 1 would accumulate into c */
-    cudaEvent_t t0, t1;
-    CU_TRY(cudaEventCreate(&t0));
-    ig_status st = ig_cuda_check(cudaEventCreate(&t1), "cudaEventCreate", __FILE__, __LINE__);
-    float best = 1e30f;
-    for (int i = 0; st == IG_OK && i < p->n_candidates; i++) {
-        const cublasLtMatmulAlgo_t *algo = &p->candidates[i].algo;
-        if (matmul(cu, p, algo, a, b, c, beta) != IG_OK) continue; /* a candidate may refuse these operands */
-        cudaEventRecord(t0, cu->stream);
-        for (int r = 0; r < 5; r++) st = st == IG_OK ? matmul(cu, p, algo, a, b, c, beta) : st;
-        cudaEventRecord(t1, cu->stream);
-        float ms = 0;
-        if (st == IG_OK) st = ig_cuda_check(cudaEventSynchronize(t1), "cudaEventSynchronize", __FILE__, __LINE__);
-        if (st == IG_OK) st = ig_cuda_check(cudaEventElapsedTime(&ms, t0, t1), "cudaEventElapsedTime", __FILE__, __LINE__);
-        if (st == IG_OK && ms < best) {
-            best = ms;
-            p->algo = *algo;
-        }
-    }
-    cudaGetLastError(); /* a refused candidate leaves nothing to report */
-    cudaEventDestroy(t0);
-    cudaEventDestroy(t1);
-    return st;
 }
 
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi, float beta)
 {
-    bool fresh = !plan->ready;
-    if (fresh) {
+    if (!plan->ready) {
         cublasLtEpilogue_t e = epi->bias ? (epi->relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
                                : epi->relu ? CUBLASLT_EPILOGUE_RELU
                                : epi->bgrad ? CUBLASLT_EPILOGUE_BGRADB
@@ -103,8 +71,7 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
     }
     const float *vec = epi->bias ? epi->bias : plan->fused_bgrad ? epi->bgrad : NULL;
     if (vec) LT_TRY(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &vec, sizeof vec));
-    if (fresh) IG_TRY(autotune(cu, plan, a, b, c, beta));
-    return matmul(cu, plan, &plan->algo, a, b, c, beta);
+    return matmul(cu, plan, a, b, c, beta);
 }
 
 void ig_cuda_gemm_free(ig_cuda_gemm *plan)

@@ -19,24 +19,24 @@ typedef struct ig_cuda_staging {
 
 typedef struct ig_cuda {
     int device;
-    cudaStream_t stream;
+    /* Stream 0 runs the step's critical path; stream 1 the weight-gradient GEMMs, which
+     * overlap with it (see ig_schedule_streams). Each has its own cuBLASLt workspace. */
+    cudaStream_t stream[2];
+    void *workspace[2];
+    cudaEvent_t forked, joined; /* main -> side before a side node; side -> main at a join */
+    int cur;                    /* the stream the node being launched goes to */
     cublasLtHandle_t lt;
-    void *workspace;
     ig_cuda_staging staging[IG_CUDA_STAGING];
     int next_staging;
     bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
     bool profile;    /* INGOT_CUDA_PROFILE=1: eager, each node timed, a table on stderr */
 } ig_cuda;
 
-#define IG_GEMM_CANDIDATES 8
-
 /* Per-program state: a GEMM plan per node and the captured graph. */
 typedef struct ig_cuda_gemm {
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
-    cublasLtMatmulHeuristicResult_t candidates[IG_GEMM_CANDIDATES];
-    int n_candidates;
-    cublasLtMatmulAlgo_t algo; /* the fastest candidate on the node's operands */
+    cublasLtMatmulAlgo_t algo;
     bool ready;
     bool fused_bgrad; /* the bias gradient asked for comes from the epilogue (else: caller's kernel) */
 } ig_cuda_gemm;

@@ -12,7 +12,7 @@ static size_t numel(const ig_graph *g, int v) { return ig_shape_numel(&g->vals[v
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases)
 {
     const ig_node *n = &g->nodes[i];
-    cudaStream_t s = cu->stream;
+    cudaStream_t s = cu->stream[cu->cur];
 #define IN(k) ((float *)ptr(g, n->in[k], bases))
 #define OUT(k) ((float *)ptr(g, n->out[k], bases))
     switch (n->op) {
