@@ -105,8 +105,11 @@ typedef struct ig_memory_stats {
     size_t pool_cached;     /* bytes freed into the caching pool, held for reuse */
     size_t pool_hits;       /* allocations served from the pool */
     size_t pool_misses;     /* allocations that went to the system */
-    size_t device_in_use;   /* bytes of backend (device) memory: arena, parameters, state */
+    size_t device_in_use;   /* bytes of backend memory: parameters, gradients, optimizer
+                               state, arenas, IO blocks, resident datasets, GEMM workspaces
+                               (on the CPU backend this memory is host memory) */
     size_t device_peak;
+    size_t pinned_in_use;   /* page-locked host memory for transfers (CUDA staging buffers) */
     size_t arena_planned;   /* bytes of the largest planned arena of a compiled program */
     size_t arena_unplanned; /* what that program's transient values would take without
                                planning (the sum of their sizes) */

@@ -23,7 +23,7 @@ if [ -d .devdeps ] && ls .devdeps/*.deb >/dev/null 2>&1; then
   done
   export CMAKE_PREFIX_PATH=/tmp/sysroot/usr
   lib=/tmp/sysroot/usr/lib/x86_64-linux-gnu
-  export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:${LD_LIBRARY_PATH:-}
+  export LD_LIBRARY_PATH=$lib:${LD_LIBRARY_PATH:-}
   if [ ! -e /usr/share/datasets/fashion-mnist ] && [ -d /tmp/sysroot/usr/share/datasets/fashion-mnist ]; then
     mkdir -p /usr/share/datasets && ln -s /tmp/sysroot/usr/share/datasets/fashion-mnist /usr/share/datasets/fashion-mnist
   fi

@@ -54,8 +54,9 @@ void ig_host_free(ig_ctx *ctx, void *p, size_t bytes);
 void *ig_pool_alloc(ig_ctx *ctx, size_t bytes);
 void ig_pool_free(ig_ctx *ctx, void *p, size_t bytes);
 void ig_pool_trim(ig_ctx *ctx);
-/* Accounting of device memory (called by backends). */
+/* Accounting of device and pinned host memory (called by backends). */
 void ig_stats_device(ig_ctx *ctx, ptrdiff_t delta);
+void ig_stats_pinned(ig_ctx *ctx, ptrdiff_t delta);
 void ig_stats_arena(ig_ctx *ctx, size_t planned, size_t unplanned);
 
 struct ig_tensor {

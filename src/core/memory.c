@@ -24,6 +24,13 @@ void ig_stats_device(ig_ctx *ctx, ptrdiff_t delta)
     pthread_mutex_unlock(&ctx->stats_lock);
 }
 
+void ig_stats_pinned(ig_ctx *ctx, ptrdiff_t delta)
+{
+    pthread_mutex_lock(&ctx->stats_lock);
+    ctx->stats.pinned_in_use = (size_t)((ptrdiff_t)ctx->stats.pinned_in_use + delta);
+    pthread_mutex_unlock(&ctx->stats_lock);
+}
+
 void ig_stats_arena(ig_ctx *ctx, size_t planned, size_t unplanned)
 {
     pthread_mutex_lock(&ctx->stats_lock);

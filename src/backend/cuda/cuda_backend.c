@@ -59,10 +59,12 @@ static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t 
     if (st->cap < bytes) {
         size_t cap = bytes > 2 * st->cap ? bytes : 2 * st->cap;
         if (st->host) CU_TRY(cudaFreeHost(st->host));
+        ig_stats_pinned(be->ctx, -(ptrdiff_t)st->cap);
         st->host = NULL;
         st->cap = 0;
         CU_TRY(cudaHostAlloc(&st->host, cap, cudaHostAllocDefault));
         st->cap = cap;
+        ig_stats_pinned(be->ctx, (ptrdiff_t)cap);
     }
     memcpy(st->host, src, bytes);
     CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->stream[0]));
@@ -233,10 +235,14 @@ static void cuda_destroy(ig_backend *be)
         if (cu->joined) cudaEventDestroy(cu->joined);
         for (int i = 0; i < IG_CUDA_STAGING; i++) {
             if (cu->staging[i].host) cudaFreeHost(cu->staging[i].host);
+            ig_stats_pinned(be->ctx, -(ptrdiff_t)cu->staging[i].cap);
             if (cu->staging[i].done) cudaEventDestroy(cu->staging[i].done);
         }
         for (int i = 0; i < 2; i++) {
-            if (cu->workspace[i]) cudaFree(cu->workspace[i]);
+            if (cu->workspace[i]) {
+                cudaFree(cu->workspace[i]);
+                ig_stats_device(be->ctx, -(ptrdiff_t)IG_CUDA_WORKSPACE);
+            }
             if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
         }
         if (cu->lt) cublasLtDestroy(cu->lt);
@@ -266,6 +272,7 @@ static ig_status init(ig_backend *be)
     for (int i = 0; i < 2; i++) {
         CU_TRY(cudaStreamCreateWithFlags(&cu->stream[i], cudaStreamNonBlocking));
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
+        ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
     }
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));
     CU_TRY(cudaEventCreateWithFlags(&cu->joined, cudaEventDisableTiming));
@@ -305,7 +312,6 @@ ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
         cuda_destroy(be);
         return st;
     }
-    ig_stats_device(ctx, (ptrdiff_t)(2 * IG_CUDA_WORKSPACE));
     *out = be;
     return IG_OK;
 }

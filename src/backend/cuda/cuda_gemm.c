@@ -61,7 +61,7 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
                                : epi->bgrad ? CUBLASLT_EPILOGUE_BGRADB
                                             : CUBLASLT_EPILOGUE_DEFAULT;
         ig_status st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, e);
-        plan->fused_bgrad = epi->bgrad && st == IG_OK;
+        plan->fused_bgrad = e == CUBLASLT_EPILOGUE_BGRADB && st == IG_OK;
         if (st != IG_OK && e == CUBLASLT_EPILOGUE_BGRADB) {
             /* no fp32 kernel with this epilogue here: plain GEMM, the caller sums the bias */
             ig_cuda_gemm_free(plan);
