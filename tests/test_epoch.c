@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "core/core.h"
 #include "ops/permute.h"
 
@@ -15,27 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OK(expr)                                                                                  \
-    do {                                                                                          \
-        ig_status ok_s_ = (expr);                                                                 \
-        if (ok_s_ != IG_OK) fail_msg("%s: %s: %s", #expr, ig_status_name(ok_s_), ig_last_error()); \
-    } while (0)
 
 enum { N = 100, D = 12, C = 3, BATCH = 32 };
 
-static int setup(void **state)
-{
-    ig_ctx *ctx;
-    if (ig_ctx_create(IG_DEVICE_CPU, &ctx) != IG_OK) return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ig_ctx_destroy(*state);
-    return 0;
-}
 
 static void make_data(ig_ctx *ctx, ig_tensor **x, ig_tensor **y)
 {
@@ -273,9 +257,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permute_is_a_bijection),
-        cmocka_unit_test_setup_teardown(test_epoch_equals_manual_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_evaluate_equals_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_equals_manual_batches, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_evaluate_equals_batches, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_errors, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,25 +97,7 @@ static const gc_case cases[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
-static int setup(void **state)
-{
-    ig_ctx *ctx;
-    if (ig_ctx_create(IG_DEVICE_CPU, &ctx) != IG_OK) return -1;
-    *state = ctx;
-    return 0;
-}
 
-static int teardown(void **state)
-{
-    ig_ctx_destroy(*state);
-    return 0;
-}
-
-#define OK(expr)                                                                                  \
-    do {                                                                                          \
-        ig_status ok_s_ = (expr);                                                                 \
-        if (ok_s_ != IG_OK) fail_msg("%s: %s: %s", #expr, ig_status_name(ok_s_), ig_last_error()); \
-    } while (0)
 
 static float uniform_pm1(uint64_t seed, uint64_t i) { return 2.0f * ig_rng_uniform(seed, i) - 1.0f; }
 
@@ -510,8 +494,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_covers_every_op),
-        cmocka_unit_test_setup_teardown(test_ops, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mlp_directional, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_mlp_directional, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,25 +15,7 @@
 #include "backend/backend.h"
 #include "ops/ops.h"
 
-#define OK(expr)                                                                                  \
-    do {                                                                                          \
-        ig_status ok_s_ = (expr);                                                                 \
-        if (ok_s_ != IG_OK) fail_msg("%s: %s: %s", #expr, ig_status_name(ok_s_), ig_last_error()); \
-    } while (0)
 
-static int setup(void **state)
-{
-    ig_ctx *ctx;
-    if (ig_ctx_create(IG_DEVICE_CPU, &ctx) != IG_OK) return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ig_ctx_destroy(*state);
-    return 0;
-}
 
 static int leaf(ig_graph *g, int ndim, const int64_t *d, ig_buf buf, size_t offset, const char *name)
 {
@@ -589,13 +573,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_chain),
-        cmocka_unit_test_setup_teardown(test_plan_random_dags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_random_dags, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_plan_two_streams),
         cmocka_unit_test(test_plan_views),
         cmocka_unit_test(test_plan_inplace),
-        cmocka_unit_test_setup_teardown(test_autodiff_sums_uses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_autodiff_sums_uses, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_autodiff_off_path),
-        cmocka_unit_test_setup_teardown(test_fuse_dense_act, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fuse_dense_act, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_fuse_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

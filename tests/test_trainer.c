@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,25 +15,7 @@
 
 #include "ingot.h"
 
-#define OK(expr)                                                                                  \
-    do {                                                                                          \
-        ig_status ok_s_ = (expr);                                                                 \
-        if (ok_s_ != IG_OK) fail_msg("%s: %s: %s", #expr, ig_status_name(ok_s_), ig_last_error()); \
-    } while (0)
 
-static int setup(void **state)
-{
-    ig_ctx *ctx;
-    if (ig_ctx_create(IG_DEVICE_CPU, &ctx) != IG_OK) return -1;
-    *state = ctx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ig_ctx_destroy(*state);
-    return 0;
-}
 
 /* splitmix64: the data are a pure function of (seed, index) */
 static uint64_t mix(uint64_t x)
@@ -433,14 +417,14 @@ static void test_seeds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_mlp_converges, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_optimizers_decrease_loss, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dynamic_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_learning_rate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mse_regression, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_eval_matches_predict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mlp_converges, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_optimizers_decrease_loss, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_dynamic_batch, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_set_learning_rate, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_determinism, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_mse_regression, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_eval_matches_predict, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_seeds, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
