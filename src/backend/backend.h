@@ -19,6 +19,10 @@ struct ig_backend {
     /* Host -> backend copy, ordered before every later run; `src` may be reused as soon as
      * it returns (the backend stages it if the copy completes later). */
     ig_status (*upload)(ig_backend *be, void *dst, const void *src, size_t bytes);
+    /* Host -> an IO block of a program (slot 0 or 1, see ig_program), on a copy stream that
+     * overlaps the runs: ordered after the last run that used the slot and before the next
+     * run. (optional: without it, upload is used) */
+    ig_status (*upload_io)(ig_backend *be, ig_program *p, int slot, void *dst, const void *src, size_t bytes);
     /* Backend -> host copy; waits for the runs queued before it. */
     ig_status (*download)(ig_backend *be, void *dst, const void *src, size_t bytes);
     /* Whether the backend has a kernel for the node (checked when a program is built). */
@@ -44,7 +48,11 @@ bool ig_cuda_available(void);
 struct ig_program {
     ig_ctx *ctx;
     ig_graph g;
-    void *arena, *io;
+    void *arena;
+    /* Two IO blocks where the backend overlaps copies with runs (upload_io): the batch of
+     * run k+1 is copied into one while run k reads the other. */
+    void *io[2];
+    int io_slots, io_next, io_last; /* slots; the one the next write and run use; the last run's */
     size_t arena_bytes, io_bytes;
     ig_plan_stats plan;
     int inputs[4], outputs[4]; /* IO value ids, as the builder of the program set them */
@@ -61,7 +69,8 @@ ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state);
 /* One run with every external buffer given (ext[IG_BUF_ARENA] and ext[IG_BUF_IO] are ignored:
  * the program's own are used). */
 ig_status ig_program_run_ext(ig_program *p, void *const *ext);
-/* Copies host data into / out of an IO value; `bytes` must equal the value's size. */
+/* Copies host data into an IO value of the next run / out of one of the last run; `bytes`
+ * must equal the value's size. */
 ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes);
 ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes);
 /* Total FLOPs of one run, from the op table. */

@@ -46,8 +46,9 @@ ig_status ig_program_create(ig_ctx *ctx, ig_graph *g, ig_program **out)
     if ((st = ig_plan_memory(&p->g, &p->plan)) != IG_OK) goto fail;
     p->arena_bytes = p->plan.arena_bytes;
     p->arena = be->alloc(be, p->arena_bytes);
-    p->io = be->alloc(be, p->io_bytes);
-    if (!p->arena || !p->io) {
+    p->io_slots = be->upload_io ? 2 : 1;
+    for (int i = 0; i < p->io_slots; i++) p->io[i] = be->alloc(be, p->io_bytes);
+    if (!p->arena || !p->io[0] || (p->io_slots == 2 && !p->io[1])) {
         st = ig_fail(IG_ERR_OUT_OF_MEMORY, "program: cannot allocate %zu bytes of arena and %zu of IO on %s",
                      p->arena_bytes, p->io_bytes, be->name);
         goto fail;
@@ -66,7 +67,8 @@ void ig_program_destroy(ig_program *p)
     ig_backend *be = p->ctx->backend;
     if (be->program_release) be->program_release(be, p);
     if (p->arena) be->free(be, p->arena, p->arena_bytes);
-    if (p->io) be->free(be, p->io, p->io_bytes);
+    for (int i = 0; i < 2; i++)
+        if (p->io[i]) be->free(be, p->io[i], p->io_bytes);
     ig_graph_free(&p->g);
     free(p);
 }
@@ -76,9 +78,12 @@ ig_status ig_program_run_ext(ig_program *p, void *const *ext)
     void *bases[IG_BUF_COUNT];
     memcpy(bases, ext, sizeof bases);
     bases[IG_BUF_ARENA] = p->arena;
-    bases[IG_BUF_IO] = p->io;
+    bases[IG_BUF_IO] = p->io[p->io_next];
     ig_backend *be = p->ctx->backend;
-    return be->run(be, p, bases);
+    IG_TRY(be->run(be, p, bases));
+    p->io_last = p->io_next;
+    p->io_next = (p->io_next + 1) % p->io_slots;
+    return IG_OK;
 }
 
 ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state)
@@ -104,14 +109,15 @@ ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes)
 {
     IG_TRY(io_check(p, v, bytes, "write"));
     ig_backend *be = p->ctx->backend;
-    return be->upload(be, (char *)p->io + p->g.vals[v].offset, src, bytes);
+    void *dst = (char *)p->io[p->io_next] + p->g.vals[v].offset;
+    return be->upload_io ? be->upload_io(be, p, p->io_next, dst, src, bytes) : be->upload(be, dst, src, bytes);
 }
 
 ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes)
 {
     IG_TRY(io_check(p, v, bytes, "read"));
     ig_backend *be = p->ctx->backend;
-    return be->download(be, dst, (char *)p->io + p->g.vals[v].offset, bytes);
+    return be->download(be, dst, (char *)p->io[p->io_last] + p->g.vals[v].offset, bytes);
 }
 
 double ig_program_flops(const ig_program *p)

@@ -31,7 +31,10 @@ static void *cuda_alloc(ig_backend *be, size_t bytes)
         cudaGetLastError(); /* clear the sticky error of a failed allocation */
         return NULL;
     }
-    if (cudaMemsetAsync(p, 0, n, impl(be)->stream[0]) != cudaSuccess) {
+    /* completed before it returns: the copy stream writes IO blocks without waiting for the
+     * main stream, and must not race a pending memset */
+    if (cudaMemsetAsync(p, 0, n, impl(be)->stream[0]) != cudaSuccess ||
+        cudaStreamSynchronize(impl(be)->stream[0]) != cudaSuccess) {
         cudaFree(p);
         return NULL;
     }
@@ -42,15 +45,16 @@ static void *cuda_alloc(ig_backend *be, size_t bytes)
 static void cuda_free(ig_backend *be, void *p, size_t bytes)
 {
     if (!p) return;
-    /* the stream may still use it */
+    /* a run or a copy may still use it */
+    cudaStreamSynchronize(impl(be)->copy);
     cudaStreamSynchronize(impl(be)->stream[0]);
     cudaFree(p);
     ig_stats_device(be->ctx, -(ptrdiff_t)ig_align(bytes ? bytes : 1));
 }
 
-/* Copies through a pinned slot of the staging ring, so the caller's memory is free as soon
- * as this returns and the copy itself runs asynchronously, in stream order. */
-static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t bytes)
+/* Copies `src` into the next pinned slot of the staging ring (once its last copy is done),
+ * so the caller's memory is free as soon as this returns. */
+static ig_status stage(ig_backend *be, const void *src, size_t bytes, ig_cuda_staging **out)
 {
     ig_cuda *cu = impl(be);
     ig_cuda_staging *st = &cu->staging[cu->next_staging];
@@ -67,6 +71,16 @@ static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t 
         ig_stats_pinned(be->ctx, (ptrdiff_t)cap);
     }
     memcpy(st->host, src, bytes);
+    *out = st;
+    return IG_OK;
+}
+
+/* Stream-ordered on the main stream, before every later run. */
+static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t bytes)
+{
+    ig_cuda *cu = impl(be);
+    ig_cuda_staging *st;
+    IG_TRY(stage(be, src, bytes, &st));
     CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->stream[0]));
     CU_TRY(cudaEventRecord(st->done, cu->stream[0]));
     return IG_OK;
@@ -77,6 +91,25 @@ static ig_status cuda_download(ig_backend *be, void *dst, const void *src, size_
     ig_cuda *cu = impl(be);
     CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu->stream[0]));
     CU_TRY(cudaStreamSynchronize(cu->stream[0]));
+    return IG_OK;
+}
+
+static ig_status prog_state(ig_program *p, ig_cuda_prog **out);
+
+/* On the copy stream: after the last run that read this IO slot, before the next that will
+ * (the run waits for `copied`), so the copy overlaps the run on the other slot. */
+static ig_status cuda_upload_io(ig_backend *be, ig_program *p, int slot, void *dst, const void *src, size_t bytes)
+{
+    ig_cuda *cu = impl(be);
+    ig_cuda_prog *cp = NULL;
+    IG_TRY(prog_state(p, &cp));
+    ig_cuda_staging *st;
+    IG_TRY(stage(be, src, bytes, &st));
+    CU_TRY(cudaStreamWaitEvent(cu->copy, cp->used[slot], 0));
+    CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->copy));
+    CU_TRY(cudaEventRecord(st->done, cu->copy));
+    CU_TRY(cudaEventRecord(cp->copied[slot], cu->copy));
+    cp->copy_pending[slot] = true;
     return IG_OK;
 }
 
@@ -92,6 +125,10 @@ static ig_status prog_state(ig_program *p, ig_cuda_prog **out)
             return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda: out of memory");
         }
         p->be_state = cp;
+        for (int i = 0; i < 2; i++) {
+            CU_TRY(cudaEventCreateWithFlags(&cp->copied[i], cudaEventDisableTiming));
+            CU_TRY(cudaEventCreateWithFlags(&cp->used[i], cudaEventDisableTiming));
+        }
     }
     *out = p->be_state;
     return IG_OK;
@@ -178,33 +215,45 @@ static void profile_report(ig_cuda_prog *cp, const ig_program *p)
     }
 }
 
-static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
+static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases, cudaGraphExec_t *exec)
 {
     cudaGraph_t graph = NULL;
     CU_TRY(cudaStreamBeginCapture(cu->stream[0], cudaStreamCaptureModeThreadLocal));
     ig_status st = launch_all(cu, cp, p, bases);
     cudaError_t e = cudaStreamEndCapture(cu->stream[0], &graph);
     if (st == IG_OK) st = ig_cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__);
-    if (st == IG_OK) st = ig_cuda_check(cudaGraphInstantiate(&cp->exec, graph, 0), "cudaGraphInstantiate", __FILE__, __LINE__);
+    if (st == IG_OK) st = ig_cuda_check(cudaGraphInstantiate(exec, graph, 0), "cudaGraphInstantiate", __FILE__, __LINE__);
     if (graph) cudaGraphDestroy(graph);
-    if (st == IG_OK) memcpy(cp->bases, bases, sizeof cp->bases);
     return st;
 }
 
+/* The run of a program, on the main stream: after its IO slot's copy, eagerly the first time
+ * (plans, module loads), then as the captured graph of its IO slot. */
 static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
 {
     ig_cuda *cu = impl(be);
     ig_cuda_prog *cp = NULL;
     IG_TRY(prog_state(p, &cp));
-    if (cp->exec && memcmp(cp->bases, bases, sizeof cp->bases) != 0) {
-        /* the program now runs on other buffers: the captured addresses are stale */
-        CU_TRY(cudaGraphExecDestroy(cp->exec));
-        cp->exec = NULL;
+    int slot = bases[IG_BUF_IO] == p->io[1];
+    if (cp->copy_pending[slot]) {
+        CU_TRY(cudaStreamWaitEvent(cu->stream[0], cp->copied[slot], 0));
+        cp->copy_pending[slot] = false;
     }
-    if (cu->profile) return launch_profiled(cu, cp, p, bases);
-    if (!cu->use_graphs || (!cp->exec && cp->runs++ == 0)) return launch_all(cu, cp, p, bases);
-    if (!cp->exec) IG_TRY(capture(cu, cp, p, bases));
-    CU_TRY(cudaGraphLaunch(cp->exec, cu->stream[0]));
+    if (cu->profile) IG_TRY(launch_profiled(cu, cp, p, bases));
+    else if (!cu->use_graphs || cp->runs++ == 0) IG_TRY(launch_all(cu, cp, p, bases));
+    else {
+        if (cp->exec[slot] && memcmp(cp->bases[slot], bases, sizeof cp->bases[slot]) != 0) {
+            /* the program now runs on other buffers: the captured addresses are stale */
+            CU_TRY(cudaGraphExecDestroy(cp->exec[slot]));
+            cp->exec[slot] = NULL;
+        }
+        if (!cp->exec[slot]) {
+            IG_TRY(capture(cu, cp, p, bases, &cp->exec[slot]));
+            memcpy(cp->bases[slot], bases, sizeof cp->bases[slot]);
+        }
+        CU_TRY(cudaGraphLaunch(cp->exec[slot], cu->stream[0]));
+    }
+    CU_TRY(cudaEventRecord(cp->used[slot], cu->stream[0]));
     return IG_OK;
 }
 
@@ -212,6 +261,7 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
 {
     ig_cuda_prog *cp = p->be_state;
     if (!cp) return;
+    cudaStreamSynchronize(impl(be)->copy);
     cudaStreamSynchronize(impl(be)->stream[0]);
     if (cp->marks) {
         profile_report(cp, p);
@@ -219,7 +269,11 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
         free(cp->marks);
         free(cp->node_ms);
     }
-    if (cp->exec) cudaGraphExecDestroy(cp->exec);
+    for (int i = 0; i < 2; i++) {
+        if (cp->exec[i]) cudaGraphExecDestroy(cp->exec[i]);
+        if (cp->copied[i]) cudaEventDestroy(cp->copied[i]);
+        if (cp->used[i]) cudaEventDestroy(cp->used[i]);
+    }
     for (int i = 0; i < p->g.n_nodes; i++) ig_cuda_gemm_free(&cp->gemm[i]);
     free(cp->gemm);
     free(cp);
@@ -231,6 +285,10 @@ static void cuda_destroy(ig_backend *be)
     ig_cuda *cu = impl(be);
     if (cu) {
         if (cu->stream[0]) cudaStreamSynchronize(cu->stream[0]);
+        if (cu->copy) {
+            cudaStreamSynchronize(cu->copy);
+            cudaStreamDestroy(cu->copy);
+        }
         if (cu->forked) cudaEventDestroy(cu->forked);
         if (cu->joined) cudaEventDestroy(cu->joined);
         for (int i = 0; i < IG_CUDA_STAGING; i++) {
@@ -274,6 +332,7 @@ static ig_status init(ig_backend *be)
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
         ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
     }
+    CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));
     CU_TRY(cudaEventCreateWithFlags(&cu->joined, cudaEventDisableTiming));
     LT_TRY(cublasLtCreate(&cu->lt));
@@ -300,6 +359,7 @@ ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
         .alloc = cuda_alloc,
         .free = cuda_free,
         .upload = cuda_upload,
+        .upload_io = cuda_upload_io,
         .download = cuda_download,
         .supports = cuda_supports,
         .run = cuda_run,

@@ -22,6 +22,7 @@ typedef struct ig_cuda {
     /* Stream 0 runs the step's critical path; stream 1 the weight-gradient GEMMs, which
      * overlap with it (see ig_schedule_streams). Each has its own cuBLASLt workspace. */
     cudaStream_t stream[2];
+    cudaStream_t copy; /* batches into IO blocks, overlapping the runs */
     void *workspace[2];
     cudaEvent_t forked, joined; /* main -> side before a side node; side -> main at a join */
     int cur;                    /* the stream the node being launched goes to */
@@ -51,9 +52,13 @@ typedef struct ig_cuda_epilogue {
 
 typedef struct ig_cuda_prog {
     ig_cuda_gemm *gemm; /* indexed by node */
-    int runs;           /* eager runs so far: the first warms up, the second is captured */
-    cudaGraphExec_t exec;
-    void *bases[IG_BUF_COUNT]; /* the buffers the graph was captured with */
+    int runs;           /* runs so far: the first is eager, later ones replay a capture */
+    /* one captured graph per IO slot, with the buffers it was captured with */
+    cudaGraphExec_t exec[2];
+    void *bases[2][IG_BUF_COUNT];
+    /* per IO slot: its copy is done / the last run reading it is done */
+    cudaEvent_t copied[2], used[2];
+    bool copy_pending[2];
     cudaEvent_t *marks;        /* profiling: an event before each node and one after the last */
     double *node_ms;           /* profiling: time summed per node */
     int profiled_runs;
