@@ -32,7 +32,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # On a machine with an NVIDIA GPU: GPU tests, conformance on CUDA, memcheck, demo, benchmarks.
-gpu-test: deps
+gpu-test:
 	tools/gpu_check.sh
 
 install: build

@@ -15,7 +15,9 @@ status=0
 step() { echo "=== $*"; }
 fail() { echo "FAILED: $*"; status=1; }
 
-if [ -d .devdeps ] && ls .devdeps/*.deb >/dev/null 2>&1; then
+if ! { [ -d .devdeps ] && ls .devdeps/*.deb >/dev/null 2>&1; }; then
+  make deps || exit 1
+else
   for f in .devdeps/*.deb; do dpkg -x "$f" /tmp/sysroot; done
   # absolute links inside the packages (libz.so -> /lib/...) must point into the sysroot
   find /tmp/sysroot -xtype l | while read -r l; do
