@@ -4,6 +4,7 @@
  * 2 the cases or tensors could not be read (or the device is missing). */
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "train/optimizer.h"
 #include "safetensors_read.h"
 
 #include <cjson/cJSON.h>
@@ -318,14 +319,12 @@ static const loss_def loss_ops[] = {
     {"mse", IG_OP_MSE, IG_LOSS_MSE, IG_F32},
 };
 
-/* An optimizer: the op updating the flat parameter buffer, its state, and how the case's
- * attributes (PyTorch's names and defaults) become a trainer configuration. */
+/* An optimizer, and how the case's attributes (PyTorch's names and defaults) become a
+ * trainer configuration. */
 typedef struct opt_def {
     const char *name;
     const char *const *attrs;
-    ig_optimizer optimizer;
-    ig_op op;
-    int n_moments;
+    ig_optimizer opt;
     outcome (*config)(run *r, const cJSON *attrs, ig_trainer_config *cfg);
 } opt_def;
 
@@ -367,9 +366,9 @@ static const char *const sgd_attrs[] = {"lr", "momentum", "dampening", "nesterov
 static const char *const adam_attrs[] = {"lr", "betas", "eps", "weight_decay", NULL};
 
 static const opt_def opt_ops[] = {
-    {"sgd", sgd_attrs, IG_OPT_SGD, IG_OP_SGD, 1, sgd_config},
-    {"adam", adam_attrs, IG_OPT_ADAM, IG_OP_ADAM, 2, adam_config},
-    {"adamw", adam_attrs, IG_OPT_ADAMW, IG_OP_ADAM, 2, adamw_config},
+    {"sgd", sgd_attrs, IG_OPT_SGD, sgd_config},
+    {"adam", adam_attrs, IG_OPT_ADAM, adam_config},
+    {"adamw", adam_attrs, IG_OPT_ADAMW, adamw_config},
 };
 
 /* The entry of an op table (each entry starts with its name), or NULL. */
@@ -390,7 +389,7 @@ static outcome opt_config(run *r, const char *op, const cJSON *attrs, const opt_
     if (!(*def = FIND(opt_ops, op))) return SKIPPED(r, "op '%s' not supported", op);
     CHECK(check_attrs(r, op, attrs, (*def)->attrs));
     *cfg = ig_trainer_defaults();
-    cfg->optimizer = (*def)->optimizer;
+    cfg->optimizer = (*def)->opt;
     return (*def)->config(r, attrs, cfg);
 }
 
@@ -548,46 +547,12 @@ static outcome run_loss(run *r, const cJSON *c)
 
 /* ---------------------------------------------------------------- optimizer cases */
 
-static int flat_leaf(ig_graph *g, int64_t n, ig_buf buf, size_t offset, const char *name)
-{
-    ig_shape s = ig_shape_make(1, &n);
-    int v = ig_graph_leaf(g, &s, IG_F32, name);
-    if (v >= 0) {
-        g->vals[v].buf = buf;
-        g->vals[v].offset = offset;
-    }
-    return v;
-}
-
-/* The hyperparameter block as the trainer fills it, step counter at 0. */
-static ig_opt_hyper hyper_of(const ig_trainer_config *c)
-{
-    return (ig_opt_hyper){
-        .lr = c->learning_rate,
-        .beta1 = c->beta1,
-        .beta2 = c->beta2,
-        .eps = c->eps,
-        .weight_decay = c->weight_decay,
-        .momentum = c->momentum,
-        .dampening = c->dampening,
-        .nesterov = c->nesterov,
-        .decoupled = c->optimizer == IG_OPT_ADAMW,
-    };
-}
-
 /* PARAMS [P] and GRADS [P] at 0; STATE: the hyperparameters, then the moments. */
 static outcome build_opt(run *r, const opt_def *def, int64_t numel, ig_graph *g, size_t *state_bytes)
 {
-    size_t h = ig_align(sizeof(ig_opt_hyper)), mb = ig_align((size_t)numel * sizeof(float));
-    int in[5], n = 0;
-    in[n++] = flat_leaf(g, numel, IG_BUF_PARAMS, 0, "params");
-    in[n++] = flat_leaf(g, numel, IG_BUF_GRADS, 0, "grads");
-    for (int k = 0; k < def->n_moments; k++) in[n++] = flat_leaf(g, numel, IG_BUF_STATE, h + (size_t)k * mb, "moment");
-    in[n++] = flat_leaf(g, (int64_t)((sizeof(ig_opt_hyper) + 3) / 4), IG_BUF_STATE, 0, "hyper");
-    for (int k = 0; k < n; k++)
-        if (in[k] < 0) return BAD(r, "out of memory");
-    *state_bytes = h + (size_t)def->n_moments * mb;
-    return graph_node(r, g, def->op, in, n, NULL, NULL);
+    size_t bytes = (size_t)numel * sizeof(float), h = ig_align(sizeof(ig_opt_hyper));
+    *state_bytes = h + (size_t)ig_opt_moments(def->opt) * ig_align(bytes);
+    return ig_opt_append(g, def->opt, bytes, h) == IG_OK ? OUT_PASS : lib_failed(r, "ig_opt_append");
 }
 
 /* Uploads p0 and the hyperparameters, then per step: upload g_i, run, compare p_{i+1}. */
@@ -643,7 +608,7 @@ static outcome run_optimizer(run *r, const cJSON *c)
     void *mem[3] = {NULL, NULL, NULL}; /* PARAMS, GRADS, STATE */
     for (int k = 0; o == OUT_PASS && k < 3; k++)
         if (!(mem[k] = be->alloc(be, sizes[k]))) o = BAD(r, "out of backend memory");
-    ig_opt_hyper hyper = hyper_of(&cfg);
+    ig_opt_hyper hyper = ig_opt_hyper_from(&cfg);
     if (o == OUT_PASS) o = opt_steps(r, p, &hyper, grads, outputs, steps, p0, mem);
     for (int k = 0; k < 3; k++)
         if (mem[k]) be->free(be, mem[k], sizes[k]);

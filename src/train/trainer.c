@@ -3,6 +3,7 @@
 #include "io/dataset.h"
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "train/optimizer.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -90,18 +91,8 @@ ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_traine
     t->m = m;
     t->ctx = m->ctx;
     t->cfg = *cfg;
-    t->hyper = (ig_opt_hyper){
-        .lr = cfg->learning_rate,
-        .beta1 = cfg->beta1,
-        .beta2 = cfg->beta2,
-        .eps = cfg->eps,
-        .weight_decay = cfg->weight_decay,
-        .momentum = cfg->momentum,
-        .dampening = cfg->dampening,
-        .nesterov = cfg->nesterov,
-        .decoupled = cfg->optimizer == IG_OPT_ADAMW,
-    };
-    t->n_moments = cfg->optimizer == IG_OPT_SGD ? 1 : 2;
+    t->hyper = ig_opt_hyper_from(cfg);
+    t->n_moments = ig_opt_moments(cfg->optimizer);
     t->state_bytes = moments_offset() + (size_t)t->n_moments * m->params_bytes;
     ig_backend *be = t->ctx->backend;
     t->grads = be->alloc(be, m->params_bytes);
@@ -155,23 +146,11 @@ static ig_status build_loss(ig_trainer *t, int64_t batch, ig_graph *g, int *labe
     return IG_OK;
 }
 
-static int flat_leaf(ig_graph *g, size_t bytes, ig_buf buf, size_t offset, const char *name)
-{
-    int64_t n = (int64_t)(bytes / sizeof(float));
-    ig_shape s = ig_shape_make(1, &n);
-    int v = ig_graph_leaf(g, &s, IG_F32, name);
-    if (v >= 0) {
-        g->vals[v].buf = buf;
-        g->vals[v].offset = offset;
-    }
-    return v;
-}
-
 static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss)
 {
     ig_model *m = t->m;
-    int hy = flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
-    int ring = flat_leaf(g, IG_LOSS_RING * sizeof(float), IG_BUF_STATE, ring_offset(), "loss_ring");
+    int hy = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
+    int ring = ig_flat_leaf(g, IG_LOSS_RING * sizeof(float), IG_BUF_STATE, ring_offset(), "loss_ring");
     if (hy < 0 || ring < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
     IG_TRY(ig_graph_node(g, IG_OP_RECORD_LOSS, (int[]){loss, hy, ring}, 3, NULL, "record_loss", NULL));
     int n = m->n_params;
@@ -193,15 +172,7 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
     free(grads);
     IG_TRY(st);
 
-    size_t pb = m->params_bytes, h = moments_offset();
-    int p = flat_leaf(g, pb, IG_BUF_PARAMS, 0, "params");
-    int gr = flat_leaf(g, pb, IG_BUF_GRADS, 0, "grads");
-    int s1 = flat_leaf(g, pb, IG_BUF_STATE, h, "moment1");
-    int s2 = t->n_moments == 2 ? flat_leaf(g, pb, IG_BUF_STATE, h + pb, "moment2") : 0;
-    if (p < 0 || gr < 0 || s1 < 0 || s2 < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
-    if (t->cfg.optimizer == IG_OPT_SGD) return ig_graph_node(g, IG_OP_SGD, (int[]){p, gr, s1, hy}, 4, NULL, "sgd", NULL);
-    return ig_graph_node(g, IG_OP_ADAM, (int[]){p, gr, s1, s2, hy}, 5, NULL,
-                         t->cfg.optimizer == IG_OPT_ADAMW ? "adamw" : "adam", NULL);
+    return ig_opt_append(g, t->cfg.optimizer, m->params_bytes, moments_offset());
 }
 
 /* For programs over a resident dataset, the batch comes from a GATHER node placed first:
@@ -214,8 +185,8 @@ static ig_status add_gather(ig_trainer *t, ig_graph *g, ig_program_key key, int 
     xs.d[0] = key.count;
     ig_shape ys = ig_shape_make(1, &key.count);
     int xa = ig_graph_leaf(g, &xs, IG_F32, "data_x"), ya = ig_graph_leaf(g, &ys, IG_I32, "data_y");
-    int hy = flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
-    int cur = flat_leaf(g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
+    int hy = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
+    int cur = ig_flat_leaf(g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
     if (xa < 0 || ya < 0 || hy < 0 || cur < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
     g->vals[xa].buf = IG_BUF_DATA_X;
     g->vals[ya].buf = IG_BUF_DATA_Y;
@@ -244,7 +215,7 @@ static ig_status build_program(ig_trainer *t, ig_program_key key, bool train, ig
     } else if (st == IG_OK) {
         if (ce) st = ig_graph_node(&g, IG_OP_ACCURACY, (int[]){t->m->output, labels}, 2, NULL, "accuracy", &correct);
         if (st == IG_OK && key.count) {
-            int cur = flat_leaf(&g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
+            int cur = ig_flat_leaf(&g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
             ig_attrs at = {.i = {key.batch, ce}};
             st = cur < 0 ? ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory")
                          : ig_graph_node(&g, IG_OP_EVAL_ACCUM, (int[]){loss, ce ? correct : loss, cur}, 3, &at,
