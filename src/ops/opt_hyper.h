@@ -5,6 +5,14 @@
 
 #include <stdint.h>
 
+#ifndef IG_HD
+#ifdef __CUDACC__
+#define IG_HD __host__ __device__
+#else
+#define IG_HD
+#endif
+#endif
+
 /* Optimizer hyperparameters and counters as the step program reads them from STATE memory
  * (offset 0): changing the learning rate writes here and never recompiles. */
 typedef struct ig_opt_hyper {
@@ -14,6 +22,22 @@ typedef struct ig_opt_hyper {
     int32_t pad_;
     int64_t step; /* steps taken; the optimizer kernel increments it */
 } ig_opt_hyper;
+
+/* What every optimizer kernel (CPU and CUDA alike) applies at step t (0-based: the value
+ * of `step` before the kernel advances it): the learning rate of that step, and the factor
+ * every gradient is multiplied by before the update (learning-rate schedules and clipping
+ * by global norm live here, so no kernel needs to know about them). */
+static IG_HD inline float ig_hyper_lr(const ig_opt_hyper *h, int64_t t)
+{
+    (void)t;
+    return h->lr;
+}
+
+static IG_HD inline float ig_hyper_grad_scale(const ig_opt_hyper *h)
+{
+    (void)h;
+    return 1.0f;
+}
 
 /* Where a step over a device-resident dataset takes its batch from, and what whole-dataset
  * evaluation has summed so far. The host writes it once per epoch; kernels read it and

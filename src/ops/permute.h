@@ -6,10 +6,12 @@
 
 #include <stdint.h>
 
+#ifndef IG_HD
 #ifdef __CUDACC__
 #define IG_HD __host__ __device__
 #else
 #define IG_HD
+#endif
 #endif
 
 static IG_HD inline uint32_t ig_perm_round(uint32_t v, uint64_t key, int r)

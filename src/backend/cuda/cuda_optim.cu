@@ -17,11 +17,12 @@ static unsigned grid_for(size_t n)
 
 __global__ void sgd_kernel(float *p, const float *g, float *buf, const ig_opt_hyper *h, size_t n)
 {
-    const float lr = h->lr, wd = h->weight_decay, mu = h->momentum, damp = h->dampening;
+    const float lr = ig_hyper_lr(h, h->step), wd = h->weight_decay, mu = h->momentum, damp = h->dampening;
+    const float gs = ig_hyper_grad_scale(h);
     const bool first = h->step == 0, nesterov = h->nesterov;
     GRID_STRIDE(i, n)
     {
-        float d = g[i] + wd * p[i];
+        float d = gs * g[i] + wd * p[i];
         if (mu != 0.0f) {
             buf[i] = first ? d : mu * buf[i] + (1.0f - damp) * d;
             d = nesterov ? d + mu * buf[i] : buf[i];
@@ -31,12 +32,12 @@ __global__ void sgd_kernel(float *p, const float *g, float *buf, const ig_opt_hy
 }
 
 struct adam_coef {
-    float b1, b2, eps, l2, shrink, step_size, inv_sqrt_bc2;
+    float b1, b2, eps, l2, shrink, step_size, inv_sqrt_bc2, gs;
 };
 
 __device__ static float adam_one(float p, float g, float *m, float *v, const adam_coef &k)
 {
-    float d = g + k.l2 * p;
+    float d = k.gs * g + k.l2 * p;
     *m = k.b1 * *m + (1.0f - k.b1) * d;
     *v = k.b2 * *v + (1.0f - k.b2) * d * d;
     return p * k.shrink - k.step_size * *m / (sqrtf(*v) * k.inv_sqrt_bc2 + k.eps);
@@ -52,10 +53,10 @@ __global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, co
     __shared__ adam_coef k;
     if (threadIdx.x == 0) {
         const double t = (double)(h->step + 1);
-        const float lr = h->lr, wd = h->weight_decay;
+        const float lr = ig_hyper_lr(h, h->step), wd = h->weight_decay;
         k = adam_coef{h->beta1, h->beta2, h->eps, h->decoupled ? 0.0f : wd, h->decoupled ? 1.0f - lr * wd : 1.0f,
                       (float)(lr / (1.0 - pow((double)h->beta1, t))),
-                      (float)(1.0 / sqrt(1.0 - pow((double)h->beta2, t)))};
+                      (float)(1.0 / sqrt(1.0 - pow((double)h->beta2, t))), ig_hyper_grad_scale(h)};
     }
     __syncthreads();
     GRID_STRIDE(i, n4)
