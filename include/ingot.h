@@ -222,32 +222,112 @@ ig_status ig_predict(ig_model *m, const ig_tensor *x, ig_tensor **out);
 
 /* ---------------------------------------------------------------- training */
 
+/* Losses: means over the batch, with PyTorch's definitions. "Elements" below are all the
+ * values of the output [n, ...]; classification losses also give ig_eval_result.correct. */
 typedef enum ig_loss {
-    IG_LOSS_SPARSE_CROSS_ENTROPY = 0, /* softmax + cross-entropy on logits; y: i32 class ids [n] */
-    IG_LOSS_MSE,                      /* mean over all elements of (out − y)²; y: f32, out's shape */
+    /* softmax + cross-entropy on logits [n, classes]; y: i32 class ids [n] (F.cross_entropy) */
+    IG_LOSS_SPARSE_CROSS_ENTROPY = 0,
+    /* mean over all elements of (out − y)²; y: f32 of out's shape (MSELoss) */
+    IG_LOSS_MSE,
+    /* softmax + cross-entropy on logits [n, classes] against probability rows: y: f32
+     * [n, classes], one-hot or any distribution (rows are not checked). This is also
+     * categorical cross-entropy from logits. Loss −Σ_j y_j·log softmax(out)_j averaged over
+     * the n rows (F.cross_entropy with probability targets). */
+    IG_LOSS_CROSS_ENTROPY,
+    /* out holds probabilities (each in [0, 1], e.g. a sigmoid's; outside it the loss is NaN);
+     * y: f32 of out's shape, each in [0, 1] (checked). Mean over all elements of
+     * −(y·log out + (1 − y)·log(1 − out)), each log clamped at −100 (BCELoss). */
+    IG_LOSS_BINARY_CROSS_ENTROPY,
+    /* sigmoid + binary cross-entropy on logits, in the stable form max(x, 0) − x·y +
+     * log(1 + e^−|x|); y: f32 of out's shape, each in [0, 1] (checked) (BCEWithLogitsLoss) */
+    IG_LOSS_BCE_WITH_LOGITS,
+    /* mean over all elements of |out − y|; y: f32 of out's shape (L1Loss) */
+    IG_LOSS_MAE,
+    /* mean over all elements of ½d² where |d| < delta, else delta·(|d| − ½delta), d = out − y;
+     * y: f32 of out's shape; delta is huber_delta (HuberLoss) */
+    IG_LOSS_HUBER,
 } ig_loss;
 
 typedef enum ig_optimizer {
     IG_OPT_SGD = 0, /* momentum, dampening, nesterov, weight_decay: PyTorch's torch.optim.SGD */
     IG_OPT_ADAM,    /* beta1, beta2, eps, weight_decay as L2 on the gradient: torch.optim.Adam */
     IG_OPT_ADAMW,   /* as Adam with decoupled weight decay: torch.optim.AdamW */
+    IG_OPT_RMSPROP, /* alpha, eps, momentum, centered, weight_decay: torch.optim.RMSprop */
+    IG_OPT_ADAGRAD, /* lr_decay, initial_accumulator_value, eps, weight_decay: torch.optim.Adagrad */
+    IG_OPT_ADADELTA, /* rho, eps, weight_decay; learning_rate scales the update: torch.optim.Adadelta */
+    IG_OPT_NADAM,   /* beta1, beta2, eps, momentum_decay, weight_decay as L2: torch.optim.NAdam */
 } ig_optimizer;
+
+/* Learning-rate schedules: closed forms of the optimizer step t (0-based), PyTorch's
+ * (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR with cosine annealing),
+ * counted in optimizer steps, not epochs (for a per-epoch schedule, multiply by the steps
+ * of an epoch). The step program computes the rate from the step counter on the device:
+ * a schedule never rewrites, rebuilds or recaptures anything. */
+typedef enum ig_schedule {
+    IG_SCHEDULE_CONSTANT = 0,
+    IG_SCHEDULE_STEP,        /* lr · gamma^floor(t / step_size) */
+    IG_SCHEDULE_MULTISTEP,   /* lr · gamma^(milestones ≤ t) */
+    IG_SCHEDULE_EXPONENTIAL, /* lr · gamma^t */
+    IG_SCHEDULE_COSINE,      /* min_lr + (lr − min_lr)(1 + cos(π t / total_steps)) / 2 */
+    IG_SCHEDULE_ONE_CYCLE,   /* up from max_lr/div_factor to max_lr over pct_start of total_steps,
+                                then down to max_lr/(div_factor·final_div_factor), cosine-shaped */
+} ig_schedule;
+
+#define IG_MAX_MILESTONES 8
+
+typedef struct ig_lr_schedule {
+    ig_schedule kind;
+    int64_t step_size;                       /* STEP: ≥ 1 */
+    int64_t milestones[IG_MAX_MILESTONES];   /* MULTISTEP: strictly increasing, ≥ 0 */
+    int n_milestones;                        /* MULTISTEP: 1..IG_MAX_MILESTONES */
+    float gamma;                             /* STEP, MULTISTEP, EXPONENTIAL: in (0, 1]; default 0.1 */
+    int64_t total_steps;                     /* COSINE (T_max), ONE_CYCLE: ≥ 2 */
+    float min_lr;                            /* COSINE: ≥ 0, default 0 */
+    float max_lr;                            /* ONE_CYCLE: > 0; 0 takes learning_rate */
+    float pct_start;                         /* ONE_CYCLE: in (0, 1), default 0.3 */
+    float div_factor, final_div_factor;      /* ONE_CYCLE: ≥ 1; defaults 25 and 1e4 */
+    /* With any kind: the rate is multiplied by a linear warm-up factor going from
+     * warmup_start at step 0 to 1 at warmup_steps (PyTorch's LinearLR). 0 steps: none. */
+    int64_t warmup_steps;                    /* ≥ 0 */
+    float warmup_start;                      /* in (0, 1], default 1/3 */
+} ig_lr_schedule;
 
 typedef struct ig_trainer_config {
     ig_loss loss;
     ig_optimizer optimizer;
     float learning_rate; /* > 0 */
-    float momentum;      /* SGD, in [0, 1) */
+    float momentum;      /* SGD, RMSprop: in [0, 1) */
     float dampening;     /* SGD, in [0, 1] */
     bool nesterov;       /* SGD; needs momentum > 0 and dampening 0 */
-    float beta1, beta2;  /* Adam(W), each in [0, 1) */
-    float eps;           /* Adam(W), > 0 */
+    float beta1, beta2;  /* Adam(W), NAdam: each in [0, 1) */
+    float eps;           /* every optimizer but SGD: > 0 */
     float weight_decay;  /* ≥ 0 */
+    float alpha;         /* RMSprop: smoothing constant, in [0, 1) */
+    bool centered;       /* RMSprop: divide by the gradient's estimated standard deviation */
+    float rho;           /* AdaDelta: in [0, 1] */
+    float lr_decay;      /* AdaGrad: ≥ 0 */
+    float initial_accumulator_value; /* AdaGrad: ≥ 0 */
+    float momentum_decay; /* NAdam: ≥ 0 */
+    /* The cross-entropies: targets become (1 − ε)·y + ε/classes (PyTorch's label_smoothing);
+     * in [0, 1), and 0 for the other losses. */
+    float label_smoothing;
+    float huber_delta; /* IG_LOSS_HUBER: > 0 */
+    ig_lr_schedule schedule; /* default: constant */
+    /* Clipping by global norm (torch.nn.utils.clip_grad_norm_): when > 0, every gradient is
+     * scaled by min(1, max_grad_norm / (‖all gradients‖₂ + 1e-6)) before the update,
+     * computed on the device in the step. 0: no clipping. */
+    float max_grad_norm;
 } ig_trainer_config;
 
 /* Defaults: sparse cross-entropy, Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,
- * no weight decay, no momentum. */
+ * no weight decay, no momentum, no label smoothing, Huber delta 1; alpha 0.99, not
+ * centered, rho 0.9, lr_decay 0, initial_accumulator_value 0, momentum_decay 4e-3. */
 ig_trainer_config ig_trainer_defaults(void);
+/* ig_trainer_defaults() with `optimizer` and PyTorch's defaults for it where they differ
+ * from those: learning_rate 1e-2 (RMSprop, AdaGrad), 1.0 (AdaDelta), 2e-3 (NAdam); eps
+ * 1e-10 (AdaGrad), 1e-6 (AdaDelta); weight_decay 1e-2 (AdamW). Start from it when setting
+ * an optimizer other than Adam: ig_trainer_defaults() keeps Adam's eps and learning rate. */
+ig_trainer_config ig_trainer_defaults_for(ig_optimizer optimizer);
 
 typedef struct ig_trainer ig_trainer;
 
@@ -258,9 +338,10 @@ void ig_trainer_destroy(ig_trainer *t);
 
 /* One training step on a batch: forward, loss, backward and optimizer update, as one run
  * of the compiled step program. x: f32 of the model's input shape with any batch size n ≥ 1;
- * y: i32 [n] class ids in [0, classes) for cross-entropy, f32 of the output's shape for MSE.
- * The batch is validated (shapes, label range) and copied before the call returns, so x
- * and y may be reused at once.
+ * y: the loss's target (see ig_loss): i32 [n] class ids in [0, classes) for sparse
+ * cross-entropy, else f32 of the output's shape with batch n. The batch is validated
+ * (shapes, dtypes, label range, binary targets in [0, 1]) and copied before the call
+ * returns, so x and y may be reused at once.
  *
  * When it returns: with `loss` NULL, as soon as the step is queued — on CUDA the step may
  * still be running, and consecutive steps run back to back with no host-device
@@ -278,7 +359,11 @@ ig_status ig_trainer_losses(ig_trainer *t, int64_t first, int64_t count, float *
 
 typedef struct ig_eval_result {
     float loss;      /* mean loss over the batch */
-    int64_t correct; /* classification: samples whose arg-max output equals the label */
+    /* Samples classified right. Sparse cross-entropy: arg-max output equals the label;
+     * cross-entropy: arg-max output equals the target row's arg-max; binary cross-entropies:
+     * every output is on the target's side (target > 0.5) of the decision (probability > 0.5,
+     * logit > 0). 0 for the regression losses (MSE, MAE, Huber). */
+    int64_t correct;
     int64_t count;   /* samples in the batch */
 } ig_eval_result;
 
@@ -286,12 +371,56 @@ typedef struct ig_eval_result {
 ig_status ig_eval_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y,
                         ig_eval_result *out);
 
-/* The learning rate used by the next step; changing it writes the value the step program
- * reads and never recompiles. */
+/* The base learning rate (the schedule scales it); changing it writes the value the step
+ * program reads and never recompiles. */
 ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr);
 float ig_trainer_learning_rate(const ig_trainer *t);
+/* The rate the next step will use: the learning rate through the schedule at that step. */
+float ig_trainer_current_learning_rate(const ig_trainer *t);
 /* Optimizer steps taken so far. */
 int64_t ig_trainer_step_count(const ig_trainer *t);
+
+/* Watching a validation metric from epoch to epoch (host-side bookkeeping; feed it the
+ * metric after each epoch). */
+
+/* Early stopping: stop after `patience` epochs without an improvement larger than
+ * min_delta (Keras's EarlyStopping). */
+typedef struct ig_early_stopping_config {
+    bool maximize;   /* false: lower is better (a loss); true: higher (an accuracy) */
+    float min_delta; /* ≥ 0 */
+    int patience;    /* ≥ 1 */
+} ig_early_stopping_config;
+
+/* minimize, min_delta 0, patience 10. */
+ig_early_stopping_config ig_early_stopping_defaults(void);
+typedef struct ig_early_stopping ig_early_stopping;
+ig_status ig_early_stopping_create(const ig_early_stopping_config *cfg, ig_early_stopping **out);
+void ig_early_stopping_destroy(ig_early_stopping *es);
+/* *improved: this epoch's metric is the best so far (by more than min_delta); *stop: the
+ * last `patience` epochs brought none. Either pointer may be NULL. A NaN metric counts as
+ * no improvement. */
+ig_status ig_early_stopping_update(ig_early_stopping *es, float metric, bool *improved, bool *stop);
+
+/* Reduce-on-plateau (PyTorch's ReduceLROnPlateau, relative threshold): after more than
+ * `patience` epochs without improving on the best by the relative `threshold`, the
+ * trainer's base learning rate is multiplied by `factor` (not below min_lr), then
+ * `cooldown` epochs pass before counting again. It writes the rate the step reads; nothing
+ * is recompiled. */
+typedef struct ig_plateau_config {
+    bool maximize;
+    float factor;    /* in (0, 1), default 0.1 */
+    int patience;    /* ≥ 0, default 10 */
+    float threshold; /* ≥ 0, default 1e-4 */
+    int cooldown;    /* ≥ 0, default 0 */
+    float min_lr;    /* ≥ 0, default 0 */
+} ig_plateau_config;
+
+ig_plateau_config ig_plateau_defaults(void);
+typedef struct ig_plateau ig_plateau;
+ig_status ig_plateau_create(const ig_plateau_config *cfg, ig_plateau **out);
+void ig_plateau_destroy(ig_plateau *p);
+/* Feeds an epoch's metric; lowers t's learning rate when due (*reduced, may be NULL). */
+ig_status ig_plateau_update(ig_plateau *p, ig_trainer *t, float metric, bool *reduced);
 
 /* ---------------------------------------------------------------- data */
 

@@ -439,7 +439,9 @@ static void test_bad_configs(void **state)
     } bad;
     ig_trainer_config adam = ig_trainer_defaults(), sgd = adam;
     sgd.optimizer = IG_OPT_SGD;
-    bad cases[32];
+    ig_trainer_config rmsprop = ig_trainer_defaults_for(IG_OPT_RMSPROP), adagrad = ig_trainer_defaults_for(IG_OPT_ADAGRAD);
+    ig_trainer_config adadelta = ig_trainer_defaults_for(IG_OPT_ADADELTA), nadam = ig_trainer_defaults_for(IG_OPT_NADAM);
+    bad cases[64];
     int n = 0;
 #define BAD(base, field, value, needle)      \
     do {                                     \
@@ -470,6 +472,20 @@ static void test_bad_configs(void **state)
     cases[n].cfg.nesterov = true;
     cases[n].cfg.momentum = 0.9f;
     cases[n++].cfg.dampening = 0.1f;
+    /* the rules of the optimizers after AdamW: each message names the field and its range */
+    BAD(rmsprop, alpha, 1.0f, "alpha 1 must be in [0, 1)");
+    BAD(rmsprop, alpha, -0.1f, "alpha -0.1 must be in [0, 1)");
+    BAD(rmsprop, momentum, 1.0f, "momentum 1 must be in [0, 1)");
+    BAD(rmsprop, eps, 0.0f, "eps 0 must be a finite number > 0");
+    BAD(adagrad, lr_decay, -0.1f, "lr_decay -0.1 must be a finite number >= 0");
+    BAD(adagrad, initial_accumulator_value, -1.0f, "initial_accumulator_value -1 must be a finite number >= 0");
+    BAD(adagrad, eps, -1e-10f, "eps -1e-10 must be a finite number > 0");
+    BAD(adadelta, rho, 1.5f, "rho 1.5 must be in [0, 1]");
+    BAD(adadelta, rho, NAN, "rho nan must be in [0, 1]");
+    BAD(adadelta, eps, INFINITY, "eps inf must be a finite number > 0");
+    BAD(nadam, momentum_decay, -1e-3f, "momentum_decay -0.001 must be a finite number >= 0");
+    BAD(nadam, beta2, 1.0f, "betas (0.9, 1) must each be in [0, 1)");
+    BAD(nadam, weight_decay, -1.0f, "weight_decay");
 #undef BAD
     for (int i = 0; i < n; i++) {
         ig_trainer *t = (ig_trainer *)&t;
@@ -480,13 +496,19 @@ static void test_bad_configs(void **state)
         assert_null(t);
     }
     /* the valid neighbours of those */
-    ig_trainer_config good[3] = {sgd, sgd, adam};
+    ig_trainer_config good[] = {sgd, sgd, adam, rmsprop, rmsprop, adagrad, adadelta, nadam};
     good[0].momentum = 0.9f;
     good[0].nesterov = true;
     good[1].dampening = 1.0f;
     good[2].optimizer = IG_OPT_ADAMW;
     good[2].weight_decay = 0.01f;
-    for (int i = 0; i < 3; i++) {
+    good[3].alpha = 0.0f;
+    good[4].momentum = 0.9f;
+    good[4].centered = true;
+    good[5].initial_accumulator_value = 0.1f;
+    good[6].rho = 1.0f;
+    good[7].momentum_decay = 0.0f;
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         ig_trainer *t;
         OK(ig_trainer_create(m, &good[i], &t));
         EXPECT(ig_trainer_set_learning_rate(t, 0.0f), IG_ERR_INVALID_ARGUMENT, "ig_trainer_set_learning_rate", NULL);

@@ -11,6 +11,9 @@
 
 #include <ingot.h>
 
+#include "backend/backend.h"
+#include "train/loss.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +232,42 @@ static void test_sgd_nesterov_matches_cpu(void **state)
     run_trajectory(cfg, 30);
 }
 
+/* Every optional state buffer in use: the centered average and the momentum buffer. */
+static void test_rmsprop_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_RMSPROP);
+    cfg.learning_rate = 1e-3f;
+    cfg.momentum = 0.5f;
+    cfg.centered = true;
+    cfg.weight_decay = 1e-3f;
+    run_trajectory(cfg, 30);
+}
+
+static void test_adagrad_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_ADAGRAD);
+    cfg.lr_decay = 0.01f;
+    cfg.initial_accumulator_value = 0.1f;
+    cfg.weight_decay = 1e-3f;
+    run_trajectory(cfg, 30);
+}
+
+static void test_adadelta_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_ADADELTA);
+    cfg.weight_decay = 1e-3f;
+    run_trajectory(cfg, 30);
+}
+
+/* Past the captured step's replays too: the μ product must advance on the device. */
+static void test_nadam_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_NADAM);
+    cfg.learning_rate = 1e-2f;
+    cfg.weight_decay = 1e-3f;
+    run_trajectory(cfg, 30);
+}
+
 static void test_mse_matches_cpu(void **state)
 {
     ig_trainer_config cfg = ig_trainer_defaults();
@@ -238,6 +277,91 @@ static void test_mse_matches_cpu(void **state)
     cfg.momentum = 0.5f;
     cfg.dampening = 0.1f;
     run_trajectory(cfg, 30);
+}
+
+/* The loss node of `cfg` and its accuracy node (classification losses) on pred [rows, cols]
+ * and a target drawn for the loss, run on ctx: loss, gradient and hits. */
+static void run_loss_node(ig_ctx *ctx, const ig_trainer_config *cfg, int64_t rows, int64_t cols, float *loss,
+                          float *grad, int32_t *hits)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    ig_shape ps = {.ndim = 2, .d = {rows, cols}}, ts = ig_loss_target_shape(cfg->loss, &ps);
+    ig_dtype tt = ig_loss_target_dtype(cfg->loss);
+    int pv = ig_graph_leaf(&g, &ps, IG_F32, "pred"), tv = ig_graph_leaf(&g, &ts, tt, "target"), outs[2], hv;
+    assert_true(pv >= 0 && tv >= 0);
+    g.vals[pv].buf = g.vals[tv].buf = IG_BUF_IO;
+    assert_int_equal(ig_loss_append(&g, cfg, pv, tv, outs), IG_OK);
+    assert_int_equal(ig_loss_accuracy_append(&g, cfg->loss, pv, tv, &hv), IG_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(ig_graph_materialize(&g, outs[k], &outs[k]), IG_OK);
+        g.vals[outs[k]].buf = IG_BUF_IO;
+    }
+    if (hv >= 0) g.vals[hv].buf = IG_BUF_IO;
+    size_t n = (size_t)(rows * cols), nt = ig_shape_numel(&ts);
+    float *pred = malloc(n * sizeof *pred), *target = malloc(nt * sizeof *target);
+    uint64_t seed = 5;
+    bool probs = cfg->loss == IG_LOSS_BINARY_CROSS_ENTROPY;
+    for (size_t i = 0; i < n; i++) pred[i] = probs ? 0.5f + 0.48f * frand(&seed) : 3.0f * frand(&seed);
+    for (size_t i = 0; i < nt; i++) {
+        float u = frand(&seed);
+        if (tt == IG_I32) ((int32_t *)target)[i] = (int32_t)((u + 1.0f) * 0.5f * (float)cols) % (int32_t)cols;
+        else target[i] = cfg->loss == IG_LOSS_MSE || cfg->loss == IG_LOSS_MAE || cfg->loss == IG_LOSS_HUBER ? u : 0.5f + 0.5f * u;
+    }
+    ig_program *p;
+    assert_int_equal(ig_program_create(ctx, &g, &p), IG_OK);
+    assert_int_equal(ig_program_write(p, pv, pred, n * sizeof *pred), IG_OK);
+    assert_int_equal(ig_program_write(p, tv, target, nt * sizeof *target), IG_OK);
+    assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
+    assert_int_equal(ig_program_read(p, outs[0], loss, sizeof *loss), IG_OK);
+    assert_int_equal(ig_program_read(p, outs[1], grad, n * sizeof *grad), IG_OK);
+    *hits = -1;
+    if (hv >= 0) assert_int_equal(ig_program_read(p, hv, hits, sizeof *hits), IG_OK);
+    ig_program_destroy(p);
+    ig_graph_free(&g);
+    free(pred);
+    free(target);
+}
+
+/* Every loss kernel (and its accuracy) against the CPU's, on rows that fill the block's warps
+ * several times over and on rows wider than a warp; twice on the GPU, bit for bit. */
+static void test_loss_kernels_match_cpu(void **state)
+{
+    static const struct {
+        ig_loss loss;
+        float smoothing, delta;
+    } losses[] = {
+        {IG_LOSS_SPARSE_CROSS_ENTROPY, 0, 1}, {IG_LOSS_SPARSE_CROSS_ENTROPY, 0.1f, 1}, {IG_LOSS_CROSS_ENTROPY, 0, 1},
+        {IG_LOSS_CROSS_ENTROPY, 0.2f, 1},     {IG_LOSS_BINARY_CROSS_ENTROPY, 0, 1},    {IG_LOSS_BCE_WITH_LOGITS, 0, 1},
+        {IG_LOSS_MSE, 0, 1},                  {IG_LOSS_MAE, 0, 1},                     {IG_LOSS_HUBER, 0, 0.5f},
+    };
+    static const int64_t shapes[][2] = {{100, 5}, {9, 70}};
+    ig_ctx *cpu, *gpu;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+    for (size_t k = 0; k < sizeof losses / sizeof *losses; k++)
+        for (int s = 0; s < 2; s++) {
+            ig_trainer_config cfg = ig_trainer_defaults();
+            cfg.loss = losses[k].loss;
+            cfg.label_smoothing = losses[k].smoothing;
+            cfg.huber_delta = losses[k].delta;
+            int64_t rows = shapes[s][0], cols = shapes[s][1];
+            size_t n = (size_t)(rows * cols);
+            float lc, lg, lg2, *gc = malloc(n * sizeof *gc), *gg = malloc(n * sizeof *gg);
+            int32_t hc, hg, hg2;
+            run_loss_node(cpu, &cfg, rows, cols, &lc, gc, &hc);
+            run_loss_node(gpu, &cfg, rows, cols, &lg, gg, &hg);
+            double e = rel_err(gg, gc, (int64_t)n);
+            if (!(fabsf(lc - lg) <= 1e-5f * fabsf(lc)) || !(e < 1e-5) || hc != hg)
+                fail_msg("loss %d (smoothing %g) [%lld, %lld]: cpu %.8f cuda %.8f, gradient rel err %.3g, hits %d vs %d",
+                         (int)cfg.loss, cfg.label_smoothing, (long long)rows, (long long)cols, lc, lg, e, hc, hg);
+            run_loss_node(gpu, &cfg, rows, cols, &lg2, gg, &hg2);
+            assert_memory_equal(&lg, &lg2, sizeof lg);
+            free(gc);
+            free(gg);
+        }
+    ig_ctx_destroy(cpu);
+    ig_ctx_destroy(gpu);
 }
 
 /* A captured step and the same step launched eagerly run the same kernels in the same
@@ -386,7 +510,12 @@ int main(void)
         cmocka_unit_test(test_adam_matches_cpu),
         cmocka_unit_test(test_adamw_matches_cpu),
         cmocka_unit_test(test_sgd_nesterov_matches_cpu),
+        cmocka_unit_test(test_rmsprop_matches_cpu),
+        cmocka_unit_test(test_adagrad_matches_cpu),
+        cmocka_unit_test(test_adadelta_matches_cpu),
+        cmocka_unit_test(test_nadam_matches_cpu),
         cmocka_unit_test(test_mse_matches_cpu),
+        cmocka_unit_test(test_loss_kernels_match_cpu),
         cmocka_unit_test(test_graph_equals_eager),
         cmocka_unit_test(test_loss_ring_and_memory),
         cmocka_unit_test(test_resident_epoch_matches_cpu),

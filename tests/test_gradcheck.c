@@ -14,6 +14,7 @@
 
 #include "backend/backend.h"
 #include "nn/model.h"
+#include "ops/loss_math.h"
 #include "ops/ops.h"
 
 /* Error model. The numerical gradient of L at x is (L(x+h) − L(x−h)) / 2h with h the step
@@ -44,6 +45,7 @@ typedef enum kink {
     KINK_NONE,
     KINK_INPUT, /* the kink's argument is input 0 (standalone relu) */
     KINK_DENSE, /* the kink's argument is the pre-activation x·wᵀ + b (dense with fused relu) */
+    KINK_DIFF,  /* elementwise losses: at input 0 − input 1 = 0 (mae) and = ±attrs.f[0] (huber) */
 } kink;
 
 typedef struct gc_case {
@@ -88,10 +90,24 @@ static const gc_case cases[] = {
      "labels are i32: no gradient; loss is a batch mean"},
     {"sparse_ce_seeded", IG_OP_SPARSE_CE, 2, {S2(6, 4), S1(6)}, {IG_F32, IG_I32}, {.i = {0}}, 0, false, TOL_SMOOTH,
      KINK_NONE, "an upstream scalar seed: the fused gradient is scaled"},
-    {"mse", IG_OP_MSE, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {0}}, 1u << 1, true, TOL_SMOOTH, KINK_NONE,
-     "no gradient for the target (data)"},
-    {"mse_seeded", IG_OP_MSE, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {0}}, 1u << 1, false, TOL_SMOOTH, KINK_NONE,
-     "an upstream scalar seed"},
+    {"sparse_ce_smoothed", IG_OP_SPARSE_CE, 2, {S2(6, 4), S1(6)}, {IG_F32, IG_I32}, {.f = {0.2f}}, 0, true, TOL_SMOOTH,
+     KINK_NONE, "label smoothing 0.2"},
+    {"cross_entropy", IG_OP_CROSS_ENTROPY, 2, {S2(6, 4), S2(6, 4)}, F32x3, {.f = {0}}, 1u << 1, true, TOL_SMOOTH,
+     KINK_NONE, "probability targets; rows need not sum to 1 (the gradient keeps Σt)"},
+    {"cross_entropy_smoothed", IG_OP_CROSS_ENTROPY, 2, {S2(6, 4), S2(6, 4)}, F32x3, {.f = {0.1f}}, 1u << 1, false,
+     TOL_SMOOTH, KINK_NONE, "label smoothing 0.1, an upstream scalar seed"},
+    {"mse", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_MSE}}, 1u << 1, true, TOL_SMOOTH,
+     KINK_NONE, "no gradient for the target (data)"},
+    {"mse_seeded", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_MSE}}, 1u << 1, false, TOL_SMOOTH,
+     KINK_NONE, "an upstream scalar seed"},
+    {"mae", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_MAE}}, 1u << 1, true, TOL_LINEAR,
+     KINK_DIFF, "kink at pred = target: redrawn away from it"},
+    {"huber", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_HUBER}, .f = {0.5f}}, 1u << 1, true,
+     TOL_SMOOTH, KINK_DIFF, "delta 0.5: quadratic and linear elements, away from |d| = delta"},
+    {"bce", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_BCE}}, 1u << 1, true, TOL_SMOOTH,
+     KINK_NONE, "probabilities and targets in [0.1, 0.9]"},
+    {"bce_with_logits", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_BCE_LOGITS}}, 1u << 1, false,
+     TOL_SMOOTH, KINK_NONE, "logits; targets in [0.1, 0.9]; an upstream scalar seed"},
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
@@ -109,11 +125,19 @@ static int io_leaf(ig_graph *g, ig_shape s, ig_dtype dt, const char *name)
     return v;
 }
 
-/* Host inputs of one case: f32 in [-1, 1], i32 labels in [0, classes). */
+/* Host inputs of one case: f32 in [-1, 1] (probabilities in [0.1, 0.9]), i32 labels in
+ * [0, classes). */
 typedef struct inputs {
     void *data[IG_MAX_IN];
     size_t numel[IG_MAX_IN], bytes[IG_MAX_IN];
 } inputs;
+
+/* The binary cross-entropies take probabilities: BCE's prediction, and both targets. */
+static bool is_probability(const gc_case *c, int k)
+{
+    int64_t kind = c->attrs.i[0];
+    return c->op == IG_OP_ELEM_LOSS && (kind == IG_ELEM_BCE || (k == 1 && kind == IG_ELEM_BCE_LOGITS));
+}
 
 static void draw_inputs(const gc_case *c, uint64_t seed, inputs *in)
 {
@@ -128,7 +152,9 @@ static void draw_inputs(const gc_case *c, uint64_t seed, inputs *in)
             int64_t classes = c->shape[0].d[c->shape[0].ndim - 1];
             for (size_t j = 0; j < n; j++) ((int32_t *)in->data[k])[j] = (int32_t)(ig_rng_u64(s, j) % (uint64_t)classes);
         } else {
-            for (size_t j = 0; j < n; j++) ((float *)in->data[k])[j] = uniform_pm1(s, j);
+            bool prob = is_probability(c, k);
+            for (size_t j = 0; j < n; j++)
+                ((float *)in->data[k])[j] = prob ? 0.1f + 0.8f * ig_rng_uniform(s, j) : uniform_pm1(s, j);
         }
     }
 }
@@ -145,6 +171,12 @@ static bool kink_free(const gc_case *c, const inputs *in)
         const float *x = in->data[0];
         for (size_t j = 0; j < in->numel[0]; j++)
             if (fabs(x[j]) < KINK_MARGIN) return false;
+    } else if (c->kinks == KINK_DIFF) {
+        const float *p = in->data[0], *t = in->data[1];
+        for (size_t j = 0; j < in->numel[0]; j++) {
+            double d = fabs((double)p[j] - t[j]);
+            if (d < KINK_MARGIN || fabs(d - c->attrs.f[0]) < KINK_MARGIN) return false;
+        }
     } else if (c->kinks == KINK_DENSE) {
         const float *x = in->data[0], *w = in->data[1], *b = c->n_in == 3 ? in->data[2] : NULL;
         int64_t rows = c->shape[0].d[0], k = c->shape[0].d[1], m = c->shape[1].d[0];

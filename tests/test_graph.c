@@ -326,6 +326,10 @@ static void test_plan_two_streams(void **state)
     OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){h, labels}, 2, NULL, "loss", outs));
     int grads[8];
     OK(ig_autodiff(&g, 1, &outs[0], (int[]){-1}, np, params, grads));
+    for (int i = 0; i < np; i++) { /* as the trainer binds them: each in its GRADS slot */
+        g.vals[grads[i]].buf = IG_BUF_GRADS;
+        g.vals[grads[i]].offset = g.vals[params[i]].offset;
+    }
     int all = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_PARAMS, 0, "all");
     int gall = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_GRADS, 0, "gall");
     int mom = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_STATE, 256, "mom");

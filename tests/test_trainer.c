@@ -64,11 +64,9 @@ static ig_model *mlp(ig_ctx *ctx, uint64_t seed)
 
 static ig_trainer *trainer(ig_model *m, ig_optimizer opt, float lr, float momentum)
 {
-    ig_trainer_config cfg = ig_trainer_defaults();
-    cfg.optimizer = opt;
+    ig_trainer_config cfg = ig_trainer_defaults_for(opt);
     cfg.learning_rate = lr;
     cfg.momentum = momentum;
-    if (opt == IG_OPT_ADAMW) cfg.weight_decay = 0.01f;
     ig_trainer *t;
     OK(ig_trainer_create(m, &cfg, &t));
     return t;
@@ -148,6 +146,11 @@ static void test_optimizers_decrease_loss(void **state)
         {"sgd+momentum", IG_OPT_SGD, 0.05f, 0.9f},
         {"adam", IG_OPT_ADAM, 1e-2f, 0.0f},
         {"adamw", IG_OPT_ADAMW, 1e-2f, 0.0f},
+        {"rmsprop", IG_OPT_RMSPROP, 1e-2f, 0.0f},
+        {"rmsprop+mom.", IG_OPT_RMSPROP, 1e-3f, 0.9f},
+        {"adagrad", IG_OPT_ADAGRAD, 0.1f, 0.0f},
+        {"adadelta", IG_OPT_ADADELTA, 1.0f, 0.0f},
+        {"nadam", IG_OPT_NADAM, 1e-2f, 0.0f},
     };
     /* the same held-out batch before and after: one batch's loss is not the other's */
     ig_tensor *x, *y;
@@ -171,6 +174,102 @@ static void test_optimizers_decrease_loss(void **state)
 
 /* One trainer, batch sizes other than the nominal one: each gets its program, and a size
  * met again reuses its program (no new device memory). */
+/* ---------------------------------------------------------------- optimizer state */
+
+/* One scalar parameter w (a 1 → 1 dense layer without bias) and the MSE loss (w·1 − 0)², so
+ * the gradient is 2w: two steps from w = 1, returning w after each. */
+static void two_steps(ig_ctx *ctx, ig_trainer_config cfg, float w[2])
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, (int64_t[]){1, 1}, 2, &m));
+    ig_dense(m, ig_model_input(m), 1, false, "w");
+    OK(ig_model_status(m));
+    OK(ig_model_param_set(m, 0, (float[]){1.0f}, 1));
+    cfg.loss = IG_LOSS_MSE;
+    ig_trainer *t;
+    OK(ig_trainer_create(m, &cfg, &t));
+    ig_tensor *x, *y;
+    OK(ig_tensor_from_data(ctx, IG_F32, (int64_t[]){1, 1}, 2, (float[]){1.0f}, sizeof(float), &x));
+    OK(ig_tensor_create(ctx, IG_F32, (int64_t[]){1, 1}, 2, &y));
+    for (int s = 0; s < 2; s++) {
+        OK(ig_train_batch(t, x, y, NULL));
+        OK(ig_model_param_get(m, 0, &w[s], 1));
+    }
+    ig_tensor_release(x);
+    ig_tensor_release(y);
+    ig_trainer_destroy(t);
+    ig_model_destroy(m);
+}
+
+static void expect_w(const char *what, const float got[2], double w1, double w2)
+{
+    for (int s = 0; s < 2; s++) {
+        double want = s ? w2 : w1;
+        if (fabs(got[s] - want) > 2e-6 * fabs(want))
+            fail_msg("%s: w after step %d is %.8f, by hand %.8f", what, s + 1, got[s], want);
+    }
+}
+
+/* The centered average, the momentum buffer and their carry-over to step 2. */
+static void test_rmsprop_centered_momentum_by_hand(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_RMSPROP);
+    cfg.learning_rate = 0.01f;
+    cfg.alpha = 0.9f;
+    cfg.momentum = 0.5f;
+    cfg.centered = true;
+    float w[2];
+    two_steps(*state, cfg, w);
+    /* sq, ga: averages of g² and g (weight 1 − alpha); buf ← 0.5·buf + g / (√(sq − ga²) + eps) */
+    double g = 2.0, sq = 0.1 * g * g, ga = 0.1 * g;
+    double buf = g / (sqrt(sq - ga * ga) + 1e-8), w1 = 1.0 - 0.01 * buf;
+    g = 2.0 * w1;
+    sq = 0.9 * sq + 0.1 * g * g;
+    ga = 0.9 * ga + 0.1 * g;
+    buf = 0.5 * buf + g / (sqrt(sq - ga * ga) + 1e-8);
+    expect_w("rmsprop", w, w1, w1 - 0.01 * buf);
+}
+
+/* The μ schedule and its running product (kept on the device), with L2 weight decay. */
+static void test_nadam_by_hand(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_NADAM);
+    cfg.learning_rate = 0.01f;
+    cfg.weight_decay = 0.1f;
+    float w[2];
+    two_steps(*state, cfg, w);
+    const double b1 = 0.9, b2 = 0.999, lr = 0.01;
+    double mu[4]; /* mu[t] of step t = 1, 2, 3 */
+    for (int t = 1; t <= 3; t++) mu[t] = b1 * (1.0 - 0.5 * pow(0.96, t * 4e-3));
+    /* step 1: d = 2w + 0.1w; m = 0.1·d, v = 0.001·d², so √(v / (1 − b2)) = |d|. The momentum
+     * gradient's weight lr·(1 − μ1) / (1 − μ1) is lr; the momentum term's denominator counts
+     * μ_t twice, as PyTorch 1.13 (the reference vectors) does. */
+    double d = 2.1, m = (1 - b1) * d, v = (1 - b2) * d * d, den = fabs(d) + 1e-8;
+    double w1 = 1.0 - lr * d / den - lr * mu[2] / (1 - mu[1] * mu[1] * mu[2]) * m / den;
+    d = 2.1 * w1;
+    m = b1 * m + (1 - b1) * d;
+    v = b2 * v + (1 - b2) * d * d;
+    den = sqrt(v / (1 - b2 * b2)) + 1e-8;
+    double prod = mu[1] * mu[2];
+    double w2 = w1 - lr * (1 - mu[2]) / (1 - prod) * d / den - lr * mu[3] / (1 - prod * mu[2] * mu[3]) * m / den;
+    expect_w("nadam", w, w1, w2);
+}
+
+/* The accumulator starts at initial_accumulator_value; the rate decays with the step. */
+static void test_adagrad_by_hand(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_ADAGRAD);
+    cfg.learning_rate = 0.1f;
+    cfg.lr_decay = 0.1f;
+    cfg.initial_accumulator_value = 0.5f;
+    float w[2];
+    two_steps(*state, cfg, w);
+    double g = 2.0, sum = 0.5 + g * g, w1 = 1.0 - 0.1 * g / (sqrt(sum) + 1e-10);
+    g = 2.0 * w1;
+    sum += g * g;
+    expect_w("adagrad", w, w1, w1 - 0.1 / 1.1 * g / (sqrt(sum) + 1e-10));
+}
+
 static void test_dynamic_batch(void **state)
 {
     ig_ctx *ctx = *state;
@@ -419,6 +518,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mlp_converges, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_optimizers_decrease_loss, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_rmsprop_centered_momentum_by_hand, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_nadam_by_hand, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_adagrad_by_hand, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_dynamic_batch, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_set_learning_rate, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_determinism, setup_cpu_ctx, teardown_ctx),

@@ -4,6 +4,7 @@
  * 2 the cases or tensors could not be read (or the device is missing). */
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "train/loss.h"
 #include "train/optimizer.h"
 #include "safetensors_read.h"
 
@@ -305,18 +306,53 @@ static const layer_def layer_ops[] = {
     {"add", no_attrs, add_graph, NULL},
 };
 
-/* A loss: its fused op (outputs loss and d loss / d pred), the trainer's enum, and the
- * dtype ingot takes its target in. */
+/* A loss: the trainer's enum (src/train/loss.c picks its fused op and target), and how the
+ * case's attributes (PyTorch's names and defaults) set the trainer configuration. */
 typedef struct loss_def {
     const char *name;
-    ig_op op;
+    const char *const *attrs;
     ig_loss loss;
-    ig_dtype target;
+    outcome (*config)(run *r, const cJSON *attrs, ig_trainer_config *cfg); /* NULL: no attributes */
 } loss_def;
 
+static outcome ce_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    double eps;
+    CHECK(attr_num(r, a, "label_smoothing", 0, &eps));
+    c->label_smoothing = (float)eps;
+    return OUT_PASS;
+}
+
+/* categorical cross-entropy from logits is cross-entropy with probability targets */
+static outcome cce_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    bool from_logits;
+    CHECK(attr_bool(r, a, "from_logits", false, &from_logits));
+    if (!from_logits) return SKIPPED(r, "categorical cross-entropy on probabilities not supported (logits only)");
+    return ce_config(r, a, c);
+}
+
+static outcome huber_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    double delta;
+    CHECK(attr_num(r, a, "delta", 1.0, &delta));
+    c->huber_delta = (float)delta;
+    return OUT_PASS;
+}
+
+static const char *const ce_attrs[] = {"label_smoothing", NULL};
+static const char *const cce_attrs[] = {"from_logits", "label_smoothing", NULL};
+static const char *const huber_attrs[] = {"delta", NULL};
+
 static const loss_def loss_ops[] = {
-    {"sparse_cross_entropy", IG_OP_SPARSE_CE, IG_LOSS_SPARSE_CROSS_ENTROPY, IG_I32},
-    {"mse", IG_OP_MSE, IG_LOSS_MSE, IG_F32},
+    {"sparse_cross_entropy", ce_attrs, IG_LOSS_SPARSE_CROSS_ENTROPY, ce_config},
+    {"cross_entropy", ce_attrs, IG_LOSS_CROSS_ENTROPY, ce_config},
+    {"categorical_cross_entropy", cce_attrs, IG_LOSS_CROSS_ENTROPY, cce_config},
+    {"binary_cross_entropy", no_attrs, IG_LOSS_BINARY_CROSS_ENTROPY, NULL},
+    {"bce_with_logits", no_attrs, IG_LOSS_BCE_WITH_LOGITS, NULL},
+    {"mse", no_attrs, IG_LOSS_MSE, NULL},
+    {"mae", no_attrs, IG_LOSS_MAE, NULL},
+    {"huber", huber_attrs, IG_LOSS_HUBER, huber_config},
 };
 
 /* An optimizer, and how the case's attributes (PyTorch's names and defaults) become a
@@ -362,13 +398,69 @@ static outcome adam_config(run *r, const cJSON *a, ig_trainer_config *c) { retur
 /* torch.optim.AdamW decays by 1e-2 unless told otherwise */
 static outcome adamw_config(run *r, const cJSON *a, ig_trainer_config *c) { return adam_common(r, a, 1e-2, c); }
 
+/* The optimizers below start from ig_trainer_defaults_for(optimizer) and take what a case
+ * gives: a case leaving an attribute out checks that the library's default is PyTorch's. */
+static outcome attr_field(run *r, const cJSON *a, const char *key, float *field)
+{
+    double v;
+    CHECK(attr_num(r, a, key, *field, &v));
+    *field = (float)v;
+    return OUT_PASS;
+}
+
+static outcome common_fields(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    CHECK(attr_field(r, a, "lr", &c->learning_rate));
+    CHECK(attr_field(r, a, "eps", &c->eps));
+    return attr_field(r, a, "weight_decay", &c->weight_decay);
+}
+
+static outcome rmsprop_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    CHECK(common_fields(r, a, c));
+    CHECK(attr_field(r, a, "alpha", &c->alpha));
+    CHECK(attr_field(r, a, "momentum", &c->momentum));
+    return attr_bool(r, a, "centered", c->centered, &c->centered);
+}
+
+static outcome adagrad_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    CHECK(common_fields(r, a, c));
+    CHECK(attr_field(r, a, "lr_decay", &c->lr_decay));
+    return attr_field(r, a, "initial_accumulator_value", &c->initial_accumulator_value);
+}
+
+static outcome adadelta_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    CHECK(common_fields(r, a, c));
+    return attr_field(r, a, "rho", &c->rho);
+}
+
+static outcome nadam_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    double betas[2];
+    CHECK(common_fields(r, a, c));
+    CHECK(attr_pair(r, a, "betas", c->beta1, c->beta2, betas));
+    c->beta1 = (float)betas[0];
+    c->beta2 = (float)betas[1];
+    return attr_field(r, a, "momentum_decay", &c->momentum_decay);
+}
+
 static const char *const sgd_attrs[] = {"lr", "momentum", "dampening", "nesterov", "weight_decay", NULL};
 static const char *const adam_attrs[] = {"lr", "betas", "eps", "weight_decay", NULL};
+static const char *const rmsprop_attrs[] = {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", NULL};
+static const char *const adagrad_attrs[] = {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", NULL};
+static const char *const adadelta_attrs[] = {"lr", "rho", "eps", "weight_decay", NULL};
+static const char *const nadam_attrs[] = {"lr", "betas", "eps", "weight_decay", "momentum_decay", NULL};
 
 static const opt_def opt_ops[] = {
     {"sgd", sgd_attrs, IG_OPT_SGD, sgd_config},
     {"adam", adam_attrs, IG_OPT_ADAM, adam_config},
     {"adamw", adam_attrs, IG_OPT_ADAMW, adamw_config},
+    {"rmsprop", rmsprop_attrs, IG_OPT_RMSPROP, rmsprop_config},
+    {"adagrad", adagrad_attrs, IG_OPT_ADAGRAD, adagrad_config},
+    {"adadelta", adadelta_attrs, IG_OPT_ADADELTA, adadelta_config},
+    {"nadam", nadam_attrs, IG_OPT_NADAM, nadam_config},
 };
 
 /* The entry of an op table (each entry starts with its name), or NULL. */
@@ -388,9 +480,17 @@ static outcome opt_config(run *r, const char *op, const cJSON *attrs, const opt_
 {
     if (!(*def = FIND(opt_ops, op))) return SKIPPED(r, "op '%s' not supported", op);
     CHECK(check_attrs(r, op, attrs, (*def)->attrs));
-    *cfg = ig_trainer_defaults();
-    cfg->optimizer = (*def)->opt;
+    *cfg = ig_trainer_defaults_for((*def)->opt);
     return (*def)->config(r, attrs, cfg);
+}
+
+/* Sets cfg's loss from a case's loss op and attributes. */
+static outcome loss_config(run *r, const char *op, const cJSON *attrs, const loss_def **def, ig_trainer_config *cfg)
+{
+    if (!(*def = FIND(loss_ops, op))) return SKIPPED(r, "op '%s' not supported", op);
+    CHECK(check_attrs(r, op, attrs, (*def)->attrs));
+    cfg->loss = (*def)->loss;
+    return (*def)->config ? (*def)->config(r, attrs, cfg) : OUT_PASS;
 }
 
 /* ---------------------------------------------------------------- program helpers */
@@ -504,9 +604,10 @@ static outcome run_loss(run *r, const cJSON *c)
 {
     const char *op, *target_role;
     CHECK(field_str(r, c, "op", &op));
-    const loss_def *def = FIND(loss_ops, op);
-    if (!def) return SKIPPED(r, "op '%s' not supported", op);
-    CHECK(check_attrs(r, op, cJSON_GetObjectItemCaseSensitive(c, "attrs"), no_attrs));
+    const loss_def *def;
+    ig_trainer_config cfg = ig_trainer_defaults();
+    CHECK(loss_config(r, op, cJSON_GetObjectItemCaseSensitive(c, "attrs"), &def, &cfg));
+    ig_dtype target_dtype = ig_loss_target_dtype(def->loss);
     const cJSON *inputs, *outputs, *grads;
     int n;
     CHECK(field_roles(r, c, "inputs", 1, 1, &inputs, &n));
@@ -518,7 +619,7 @@ static outcome run_loss(run *r, const cJSON *c)
     CHECK(tensor(r, role_at(outputs, 0), IG_F32, &loss_want));
     CHECK(tensor(r, role_at(grads, 0), IG_F32, &dpred_want));
     ig_tensor *target = NULL;
-    CHECK(target_tensor(r, target_role, def->target, &target));
+    CHECK(target_tensor(r, target_role, target_dtype, &target));
 
     ig_graph g;
     ig_graph_init(&g);
@@ -526,10 +627,10 @@ static outcome run_loss(run *r, const cJSON *c)
     int pv, tv, outs[2];
     ig_shape ts = ig_shape_make(target->ndim, target->shape);
     outcome o = io_leaf(r, &g, pred, IG_F32, "pred", &pv);
-    if (o == OUT_PASS && (tv = ig_graph_leaf(&g, &ts, def->target, "target")) < 0) o = BAD(r, "out of memory");
+    if (o == OUT_PASS && (tv = ig_graph_leaf(&g, &ts, target_dtype, "target")) < 0) o = BAD(r, "out of memory");
     if (o == OUT_PASS) {
         g.vals[tv].buf = IG_BUF_IO;
-        o = graph_node(r, &g, def->op, (int[]){pv, tv}, 2, NULL, outs);
+        if (ig_loss_append(&g, &cfg, pv, tv, outs) != IG_OK) o = lib_failed(r, "the loss node");
     }
     /* output 1 is d loss / d pred for an upstream gradient of 1 */
     for (int k = 0; o == OUT_PASS && k < 2; k++) o = io_output(r, &g, &outs[k]);
@@ -648,11 +749,12 @@ static outcome load_model_case(run *r, const cJSON *c, model_case *mc)
         CHECK(check_attrs(r, op, layer, def->attrs));
     }
     CHECK(field_str(r, c, "loss", &loss));
-    if (!(mc->loss = FIND(loss_ops, loss))) return SKIPPED(r, "op '%s' not supported", loss);
+    if (!FIND(loss_ops, loss)) return SKIPPED(r, "op '%s' not supported", loss);
     CHECK(field_str(r, c, "optimizer", &opt));
     const opt_def *od;
     CHECK(opt_config(r, opt, cJSON_GetObjectItemCaseSensitive(c, "attrs"), &od, &mc->cfg));
-    mc->cfg.loss = mc->loss->loss;
+    /* the case's loss takes PyTorch's defaults: no attributes of its own */
+    CHECK(loss_config(r, loss, NULL, &mc->loss, &mc->cfg));
 
     CHECK(field_int(r, c, "steps", 1, 1 << 20, &mc->steps));
     CHECK(field_roles(r, c, "inputs", 1, 1, &inputs, &n));
@@ -735,7 +837,7 @@ static outcome run_model(run *r, const cJSON *c)
     ig_model *m = NULL;
     ig_trainer *t = NULL;
     ig_tensor *x = NULL, *y = NULL;
-    outcome o = target_tensor(r, mc.target_role, mc.loss->target, &y);
+    outcome o = target_tensor(r, mc.target_role, ig_loss_target_dtype(mc.loss->loss), &y);
     if (o == OUT_PASS && ig_tensor_from_data(r->ctx, IG_F32, mc.x->shape, mc.x->ndim, mc.x->data, mc.x->nbytes, &x) != IG_OK)
         o = lib_failed(r, "input");
     if (o == OUT_PASS && ig_model_create(r->ctx, mc.x->shape, mc.x->ndim, &m) != IG_OK) o = lib_failed(r, "ig_model_create");

@@ -60,13 +60,19 @@ typedef enum ig_op {
     IG_OP_SCALE,
     IG_OP_COPY,
     IG_OP_SPARSE_CE,
-    IG_OP_MSE,
+    IG_OP_CROSS_ENTROPY,
+    IG_OP_ELEM_LOSS,
     IG_OP_ACCURACY,
     IG_OP_SGD,
     IG_OP_ADAM,
     IG_OP_RECORD_LOSS,
     IG_OP_GATHER,
     IG_OP_EVAL_ACCUM,
+    IG_OP_CLIP_GRAD_NORM,
+    IG_OP_NADAM,
+    IG_OP_RMSPROP,
+    IG_OP_ADAGRAD,
+    IG_OP_ADADELTA,
     IG_OP_COUNT
 } ig_op;
 
@@ -129,8 +135,8 @@ ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
 
 /* Moves the weight-gradient GEMMs to a side stream, where they overlap with the rest of the
  * backward pass, and gives each the main node that must wait for it: the first that reads
- * one of its outputs or has no outputs (an optimizer reads the gradients through the flat
- * buffer), else the program's end. Side nodes run in order among themselves and each starts
+ * one of its outputs or bytes of a bound buffer they were written to (an optimizer reads
+ * every gradient through the flat GRADS leaf), else the program's end. Side nodes run in order among themselves and each starts
  * after every main node before it. For backends that run one node at a time, no call. */
 void ig_schedule_streams(ig_graph *g);
 

@@ -77,6 +77,17 @@ static bool arena_free(arena *a, size_t off, size_t size)
     return true;
 }
 
+/* Whether reading value r touches what writing value w writes: the same value, or bytes of
+ * the same bound buffer (the optimizer reads every gradient through the flat GRADS leaf). */
+static bool touches(const ig_graph *g, int r, int w)
+{
+    r = root_of(g, r);
+    if (r == w) return true;
+    const ig_val *a = &g->vals[r], *b = &g->vals[w];
+    if (a->buf == IG_BUF_NONE || a->buf == IG_BUF_ARENA || a->buf != b->buf) return false;
+    return a->offset < b->offset + ig_val_bytes(b) && b->offset < a->offset + ig_val_bytes(a);
+}
+
 void ig_schedule_streams(ig_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -87,9 +98,9 @@ void ig_schedule_streams(ig_graph *g)
         for (int j = i + 1; j < g->n_nodes && n->join == g->n_nodes; j++) {
             const ig_node *m = &g->nodes[j];
             if (m->op == IG_OP_NOP || m->stream) continue;
-            bool reads = m->n_out == 0;
+            bool reads = false;
             for (int k = 0; k < m->n_in && !reads; k++)
-                for (int o = 0; o < n->n_out; o++) reads |= m->in[k] == n->out[o];
+                for (int o = 0; o < n->n_out; o++) reads |= touches(g, m->in[k], n->out[o]);
             if (reads) n->join = j;
         }
     }

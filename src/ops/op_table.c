@@ -13,13 +13,19 @@ static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_SCALE] = &ig_op_scale_def,
     [IG_OP_COPY] = &ig_op_copy_def,
     [IG_OP_SPARSE_CE] = &ig_op_sparse_ce_def,
-    [IG_OP_MSE] = &ig_op_mse_def,
+    [IG_OP_CROSS_ENTROPY] = &ig_op_cross_entropy_def,
+    [IG_OP_ELEM_LOSS] = &ig_op_elem_loss_def,
     [IG_OP_ACCURACY] = &ig_op_accuracy_def,
     [IG_OP_SGD] = &ig_op_sgd_def,
     [IG_OP_ADAM] = &ig_op_adam_def,
+    [IG_OP_NADAM] = &ig_op_nadam_def,
+    [IG_OP_RMSPROP] = &ig_op_rmsprop_def,
+    [IG_OP_ADAGRAD] = &ig_op_adagrad_def,
+    [IG_OP_ADADELTA] = &ig_op_adadelta_def,
     [IG_OP_RECORD_LOSS] = &ig_op_record_loss_def,
     [IG_OP_GATHER] = &ig_op_gather_def,
     [IG_OP_EVAL_ACCUM] = &ig_op_eval_accum_def,
+    [IG_OP_CLIP_GRAD_NORM] = &ig_op_clip_grad_norm_def,
 };
 
 const ig_op_def *ig_op_get(ig_op op)

@@ -39,9 +39,13 @@ const ig_op_def *ig_op_get(ig_op op);
 extern const ig_op_def ig_op_dense_def, ig_op_matmul_def, ig_op_dense_wgrad_def;
 extern const ig_op_def ig_op_relu_def, ig_op_tanh_def, ig_op_act_grad_def;
 extern const ig_op_def ig_op_reshape_def, ig_op_add_def, ig_op_scale_def, ig_op_copy_def;
-extern const ig_op_def ig_op_sparse_ce_def, ig_op_mse_def, ig_op_accuracy_def;
+extern const ig_op_def ig_op_sparse_ce_def, ig_op_cross_entropy_def, ig_op_elem_loss_def, ig_op_accuracy_def;
 extern const ig_op_def ig_op_sgd_def, ig_op_adam_def, ig_op_record_loss_def;
-extern const ig_op_def ig_op_gather_def, ig_op_eval_accum_def;
+extern const ig_op_def ig_op_nadam_def, ig_op_rmsprop_def, ig_op_adagrad_def, ig_op_adadelta_def;
+extern const ig_op_def ig_op_gather_def, ig_op_eval_accum_def, ig_op_clip_grad_norm_def;
+
+/* Partial sums of squares the CLIP_GRAD_NORM node writes before combining them. */
+#define IG_NORM_PARTIALS 256
 
 enum { IG_GATHER_TRAIN = 0, IG_GATHER_EVAL = 1 };
 

@@ -3,6 +3,10 @@
  * from an ig_opt_hyper in memory, so a new learning rate never changes the program.
  *   SGD  (params [p], grads [p], momentum [p], hyper) -> nothing (updates in place)
  *   ADAM (params [p], grads [p], m [p], v [p], hyper) -> nothing; AdamW when hyper.decoupled
+ *   NADAM (params [p], grads [p], m [p], v [p], hyper) -> nothing; advances hyper.mu_product
+ *   RMSPROP (params [p], grads [p], square_avg [p], momentum_buffer [p], grad_avg [p], hyper)
+ *   ADAGRAD (params [p], grads [p], sum [p], hyper)
+ *   ADADELTA (params [p], grads [p], square_avg [p], acc_delta [p], hyper)
  *   RECORD_LOSS, below: keeps the step's loss in the loss ring */
 #include "ops/ops.h"
 
@@ -33,6 +37,10 @@ static double no_flops(const ig_graph *g, const ig_node *n) { return 0; }
 
 const ig_op_def ig_op_sgd_def = {"sgd", 4, 4, 0, flat_infer, NULL, flat_flops, false, false};
 const ig_op_def ig_op_adam_def = {"adam", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
+const ig_op_def ig_op_nadam_def = {"nadam", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
+const ig_op_def ig_op_rmsprop_def = {"rmsprop", 6, 6, 0, flat_infer, NULL, flat_flops, false, false};
+const ig_op_def ig_op_adagrad_def = {"adagrad", 4, 4, 0, flat_infer, NULL, flat_flops, false, false};
+const ig_op_def ig_op_adadelta_def = {"adadelta", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
 /* RECORD_LOSS (loss [1], hyper, ring [IG_LOSS_RING]): ring[hyper.step % IG_LOSS_RING] = loss,
  * before the optimizer advances the counter. */
 const ig_op_def ig_op_record_loss_def = {"record_loss", 3, 3, 0, record_infer, NULL, no_flops, false, false};

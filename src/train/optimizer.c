@@ -3,7 +3,25 @@
 
 ig_opt_hyper ig_opt_hyper_from(const ig_trainer_config *c)
 {
+    const ig_lr_schedule *s = &c->schedule;
+    ig_hyper_sched sched = {
+        .kind = s->kind,
+        .n_milestones = s->kind == IG_SCHEDULE_MULTISTEP ? s->n_milestones : 0,
+        .step_size = s->step_size,
+        .total_steps = s->total_steps,
+        .warmup_steps = s->warmup_steps,
+        .gamma = s->gamma,
+        .min_lr = s->min_lr,
+        .max_lr = s->max_lr > 0 ? s->max_lr : c->learning_rate,
+        .pct_start = s->pct_start,
+        .div_factor = s->div_factor,
+        .final_div_factor = s->final_div_factor,
+        .warmup_start = s->warmup_start,
+        .grad_scale = 1.0f,
+    };
+    for (int i = 0; i < sched.n_milestones; i++) sched.milestones[i] = s->milestones[i];
     return (ig_opt_hyper){
+        .sched = sched,
         .lr = c->learning_rate,
         .beta1 = c->beta1,
         .beta2 = c->beta2,
@@ -13,10 +31,32 @@ ig_opt_hyper ig_opt_hyper_from(const ig_trainer_config *c)
         .dampening = c->dampening,
         .nesterov = c->nesterov,
         .decoupled = c->optimizer == IG_OPT_ADAMW,
+        .alpha = c->alpha,
+        .rho = c->rho,
+        .lr_decay = c->lr_decay,
+        .initial_accumulator_value = c->initial_accumulator_value,
+        .momentum_decay = c->momentum_decay,
+        .centered = c->centered,
+        .mu_product = 1.0,
     };
 }
 
-int ig_opt_moments(ig_optimizer o) { return o == IG_OPT_SGD ? 1 : 2; }
+/* Per optimizer: its update op and its moment buffers, in the op's input order. */
+static const struct {
+    ig_op op;
+    int moments;
+    const char *name;
+} opt_table[] = {
+    [IG_OPT_SGD] = {IG_OP_SGD, 1, "sgd"},                /* momentum buffer */
+    [IG_OPT_ADAM] = {IG_OP_ADAM, 2, "adam"},             /* m, v */
+    [IG_OPT_ADAMW] = {IG_OP_ADAM, 2, "adamw"},           /* m, v */
+    [IG_OPT_RMSPROP] = {IG_OP_RMSPROP, 3, "rmsprop"},    /* square_avg, momentum buffer, grad_avg */
+    [IG_OPT_ADAGRAD] = {IG_OP_ADAGRAD, 1, "adagrad"},    /* sum */
+    [IG_OPT_ADADELTA] = {IG_OP_ADADELTA, 2, "adadelta"}, /* square_avg, acc_delta */
+    [IG_OPT_NADAM] = {IG_OP_NADAM, 2, "nadam"},          /* m, v */
+};
+
+int ig_opt_moments(ig_optimizer o) { return opt_table[o].moments; }
 
 int ig_flat_leaf(ig_graph *g, size_t bytes, ig_buf buf, size_t offset, const char *name)
 {
@@ -32,14 +72,14 @@ int ig_flat_leaf(ig_graph *g, size_t bytes, ig_buf buf, size_t offset, const cha
 
 ig_status ig_opt_append(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at)
 {
-    int in[5], n = 0, moments = ig_opt_moments(o);
+    static const char *const moment_names[] = {"moment1", "moment2", "moment3"};
+    int in[6], n = 0, moments = ig_opt_moments(o);
     in[n++] = ig_flat_leaf(g, bytes, IG_BUF_PARAMS, 0, "params");
     in[n++] = ig_flat_leaf(g, bytes, IG_BUF_GRADS, 0, "grads");
     for (int k = 0; k < moments; k++)
-        in[n++] = ig_flat_leaf(g, bytes, IG_BUF_STATE, moments_at + (size_t)k * ig_align(bytes), k ? "moment2" : "moment1");
+        in[n++] = ig_flat_leaf(g, bytes, IG_BUF_STATE, moments_at + (size_t)k * ig_align(bytes), moment_names[k]);
     in[n++] = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
     for (int k = 0; k < n; k++)
         if (in[k] < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "optimizer: out of memory");
-    static const char *const names[] = {[IG_OPT_SGD] = "sgd", [IG_OPT_ADAM] = "adam", [IG_OPT_ADAMW] = "adamw"};
-    return ig_graph_node(g, o == IG_OPT_SGD ? IG_OP_SGD : IG_OP_ADAM, in, n, NULL, names[o], NULL);
+    return ig_graph_node(g, opt_table[o].op, in, n, NULL, opt_table[o].name, NULL);
 }

@@ -3,6 +3,7 @@
 #include "io/dataset.h"
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "train/loss.h"
 #include "train/optimizer.h"
 
 #include <math.h>
@@ -44,33 +45,140 @@ ig_trainer_config ig_trainer_defaults(void)
         .beta2 = 0.999f,
         .eps = 1e-8f,
         .weight_decay = 0.0f,
+        .label_smoothing = 0.0f,
+        .huber_delta = 1.0f,
+        .schedule = {.kind = IG_SCHEDULE_CONSTANT, .gamma = 0.1f, .pct_start = 0.3f, .div_factor = 25.0f,
+                     .final_div_factor = 1e4f, .warmup_start = 1.0f / 3.0f},
+        .max_grad_norm = 0.0f,
+        .alpha = 0.99f,
+        .centered = false,
+        .rho = 0.9f,
+        .lr_decay = 0.0f,
+        .initial_accumulator_value = 0.0f,
+        .momentum_decay = 4e-3f,
     };
+}
+
+ig_trainer_config ig_trainer_defaults_for(ig_optimizer optimizer)
+{
+    ig_trainer_config c = ig_trainer_defaults();
+    c.optimizer = optimizer;
+    switch (optimizer) {
+    case IG_OPT_ADAMW: c.weight_decay = 1e-2f; break;
+    case IG_OPT_RMSPROP: c.learning_rate = 1e-2f; break;
+    case IG_OPT_ADAGRAD:
+        c.learning_rate = 1e-2f;
+        c.eps = 1e-10f;
+        break;
+    case IG_OPT_ADADELTA:
+        c.learning_rate = 1.0f;
+        c.eps = 1e-6f;
+        break;
+    case IG_OPT_NADAM: c.learning_rate = 2e-3f; break;
+    default: break;
+    }
+    return c;
+}
+
+static bool finite_nonneg(float x) { return x >= 0 && isfinite(x); }
+
+/* The hyperparameters the configured optimizer reads, in PyTorch's ranges (momentum and
+ * alpha kept below 1, where PyTorch would accept values that make the averages diverge). */
+static ig_status check_optimizer(const ig_trainer_config *c)
+{
+    const char *fn = "ig_trainer_create";
+    const ig_optimizer o = c->optimizer;
+    if ((o == IG_OPT_SGD || o == IG_OPT_RMSPROP) && !(c->momentum >= 0 && c->momentum < 1))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: momentum %g must be in [0, 1)", fn, c->momentum);
+    if (o == IG_OPT_SGD) {
+        if (!(c->dampening >= 0 && c->dampening <= 1))
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: dampening %g must be in [0, 1]", fn, c->dampening);
+        if (c->nesterov && (c->momentum <= 0 || c->dampening != 0))
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: nesterov needs momentum > 0 and dampening 0", fn);
+        return IG_OK;
+    }
+    if ((o == IG_OPT_ADAM || o == IG_OPT_ADAMW || o == IG_OPT_NADAM) &&
+        (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1)))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: betas (%g, %g) must each be in [0, 1)", fn, c->beta1, c->beta2);
+    if (!(c->eps > 0) || !isfinite(c->eps))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: eps %g must be a finite number > 0", fn, c->eps);
+    if (o == IG_OPT_RMSPROP && !(c->alpha >= 0 && c->alpha < 1))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: alpha %g must be in [0, 1)", fn, c->alpha);
+    if (o == IG_OPT_ADADELTA && !(c->rho >= 0 && c->rho <= 1))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: rho %g must be in [0, 1]", fn, c->rho);
+    if (o == IG_OPT_ADAGRAD && !finite_nonneg(c->lr_decay))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: lr_decay %g must be a finite number >= 0", fn, c->lr_decay);
+    if (o == IG_OPT_ADAGRAD && !finite_nonneg(c->initial_accumulator_value))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: initial_accumulator_value %g must be a finite number >= 0", fn,
+                       c->initial_accumulator_value);
+    if (o == IG_OPT_NADAM && !finite_nonneg(c->momentum_decay))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: momentum_decay %g must be a finite number >= 0", fn,
+                       c->momentum_decay);
+    return IG_OK;
+}
+
+/* A schedule's fields, as far as its kind reads them. */
+static ig_status check_schedule(const ig_lr_schedule *s, float max_grad_norm)
+{
+    const char *fn = "ig_trainer_create: schedule";
+    if (!(max_grad_norm >= 0) || !isfinite(max_grad_norm))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_trainer_create: max_grad_norm %g must be >= 0 (0: no clipping)",
+                       max_grad_norm);
+    if ((int)s->kind < IG_SCHEDULE_CONSTANT || s->kind > IG_SCHEDULE_ONE_CYCLE)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: unknown kind %d", fn, (int)s->kind);
+    bool decays = s->kind == IG_SCHEDULE_STEP || s->kind == IG_SCHEDULE_MULTISTEP || s->kind == IG_SCHEDULE_EXPONENTIAL;
+    if (decays && !(s->gamma > 0 && s->gamma <= 1))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: gamma %g must be in (0, 1]", fn, s->gamma);
+    if (s->kind == IG_SCHEDULE_STEP && s->step_size < 1)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: step_size %lld must be >= 1", fn, (long long)s->step_size);
+    if (s->kind == IG_SCHEDULE_MULTISTEP) {
+        if (s->n_milestones < 1 || s->n_milestones > IG_MAX_MILESTONES)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: n_milestones %d must be in 1..%d", fn, s->n_milestones,
+                           IG_MAX_MILESTONES);
+        for (int i = 0; i < s->n_milestones; i++)
+            if (s->milestones[i] < 0 || (i > 0 && s->milestones[i] <= s->milestones[i - 1]))
+                return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: milestones must be >= 0 and strictly increasing (milestone %d "
+                               "is %lld)", fn, i, (long long)s->milestones[i]);
+    }
+    if ((s->kind == IG_SCHEDULE_COSINE || s->kind == IG_SCHEDULE_ONE_CYCLE) && s->total_steps < 2)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: total_steps %lld must be >= 2", fn, (long long)s->total_steps);
+    if (s->kind == IG_SCHEDULE_COSINE && !(s->min_lr >= 0))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: min_lr %g must be >= 0", fn, s->min_lr);
+    if (s->kind == IG_SCHEDULE_ONE_CYCLE) {
+        if (!(s->max_lr >= 0) || !(s->pct_start > 0 && s->pct_start < 1) || !(s->div_factor >= 1) ||
+            !(s->final_div_factor >= 1))
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: one-cycle needs max_lr >= 0, pct_start in (0, 1), div_factor and "
+                           "final_div_factor >= 1 (got %g, %g, %g, %g)", fn, s->max_lr, s->pct_start, s->div_factor,
+                           s->final_div_factor);
+        if (s->pct_start * (float)s->total_steps < 2.0f)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: pct_start · total_steps must be >= 2 steps of warm-up", fn);
+    }
+    if (s->warmup_steps < 0 || (s->warmup_steps > 0 && !(s->warmup_start > 0 && s->warmup_start <= 1)))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: warmup_steps %lld must be >= 0 and warmup_start %g in (0, 1]", fn,
+                       (long long)s->warmup_steps, s->warmup_start);
+    return IG_OK;
 }
 
 static ig_status check_config(const ig_trainer_config *c)
 {
     const char *fn = "ig_trainer_create";
-    if (c->loss != IG_LOSS_SPARSE_CROSS_ENTROPY && c->loss != IG_LOSS_MSE)
+    if ((int)c->loss < IG_LOSS_SPARSE_CROSS_ENTROPY || c->loss > IG_LOSS_HUBER)
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: unknown loss %d", fn, (int)c->loss);
-    if (c->optimizer != IG_OPT_SGD && c->optimizer != IG_OPT_ADAM && c->optimizer != IG_OPT_ADAMW)
+    if (ig_loss_is_ce(c->loss) && !(c->label_smoothing >= 0 && c->label_smoothing < 1))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: label_smoothing %g must be in [0, 1)", fn, c->label_smoothing);
+    /* a smoothing the loss would ignore is a mistake worth reporting */
+    if (!ig_loss_is_ce(c->loss) && c->label_smoothing != 0)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: label_smoothing %g applies to the cross-entropy losses only", fn,
+                       c->label_smoothing);
+    if (c->loss == IG_LOSS_HUBER && !(c->huber_delta > 0 && isfinite(c->huber_delta)))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: huber_delta %g must be a finite number > 0", fn, c->huber_delta);
+    if ((int)c->optimizer < IG_OPT_SGD || c->optimizer > IG_OPT_NADAM)
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: unknown optimizer %d", fn, (int)c->optimizer);
     if (!(c->learning_rate > 0) || !isfinite(c->learning_rate))
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: learning_rate %g must be a finite number > 0", fn, c->learning_rate);
     if (!(c->weight_decay >= 0) || !isfinite(c->weight_decay))
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: weight_decay %g must be >= 0", fn, c->weight_decay);
-    if (c->optimizer == IG_OPT_SGD) {
-        if (!(c->momentum >= 0 && c->momentum < 1))
-            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: momentum %g must be in [0, 1)", fn, c->momentum);
-        if (!(c->dampening >= 0 && c->dampening <= 1))
-            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: dampening %g must be in [0, 1]", fn, c->dampening);
-        if (c->nesterov && (c->momentum <= 0 || c->dampening != 0))
-            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: nesterov needs momentum > 0 and dampening 0", fn);
-    } else {
-        if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
-            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: betas (%g, %g) must each be in [0, 1)", fn, c->beta1, c->beta2);
-        if (!(c->eps > 0)) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: eps %g must be > 0", fn, c->eps);
-    }
-    return IG_OK;
+    return check_optimizer(c);
 }
 
 ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_trainer **out)
@@ -79,9 +187,10 @@ ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_traine
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_trainer_create: NULL %s", !m ? "model" : !cfg ? "config" : "out");
     *out = NULL;
     IG_TRY(check_config(cfg));
+    IG_TRY(check_schedule(&cfg->schedule, cfg->max_grad_norm));
     IG_TRY(ig_model_finalize(m));
     const ig_shape *os = &m->g.vals[m->output].shape;
-    if (cfg->loss == IG_LOSS_SPARSE_CROSS_ENTROPY && os->ndim != 2) {
+    if (ig_loss_is_ce(cfg->loss) && os->ndim != 2) {
         char b[64];
         return ig_fail(IG_ERR_SHAPE, "ig_trainer_create: cross-entropy needs an output of [batch, classes], the model's is %s",
                        ig_shape_str(os, b, sizeof b));
@@ -126,14 +235,12 @@ static ig_status build_loss(ig_trainer *t, int64_t batch, ig_graph *g, int *labe
     ig_model *m = t->m;
     IG_TRY(ig_model_instantiate(m, batch, g));
     ig_status st = IG_OK;
-    ig_shape ls = g->vals[m->output].shape;
-    bool ce = t->cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY;
-    if (ce) ls = ig_shape_make(1, &batch);
-    *labels = ig_graph_leaf(g, &ls, ce ? IG_I32 : IG_F32, "labels");
+    ig_loss l = t->cfg.loss;
+    ig_shape ls = ig_loss_target_shape(l, &g->vals[m->output].shape);
+    *labels = ig_graph_leaf(g, &ls, ig_loss_target_dtype(l), "labels");
     if (*labels < 0) st = ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
     int outs[2];
-    if (st == IG_OK)
-        st = ig_graph_node(g, ce ? IG_OP_SPARSE_CE : IG_OP_MSE, (int[]){m->output, *labels}, 2, NULL, "loss", outs);
+    if (st == IG_OK) st = ig_loss_append(g, &t->cfg, m->output, *labels, outs);
     if (st == IG_OK) st = ig_fuse_activations(g, NULL, 0);
     if (st != IG_OK) {
         ig_graph_free(g);
@@ -172,6 +279,12 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
     free(grads);
     IG_TRY(st);
 
+    if (t->cfg.max_grad_norm > 0) {
+        int gr = ig_flat_leaf(g, m->params_bytes, IG_BUF_GRADS, 0, "grads");
+        if (gr < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
+        ig_attrs at = {.f = {t->cfg.max_grad_norm}};
+        IG_TRY(ig_graph_node(g, IG_OP_CLIP_GRAD_NORM, (int[]){gr, hy}, 2, &at, "clip", NULL));
+    }
     return ig_opt_append(g, t->cfg.optimizer, m->params_bytes, moments_offset());
 }
 
@@ -209,20 +322,20 @@ static ig_status build_program(ig_trainer *t, ig_program_key key, bool train, ig
     int labels, loss, dunit, correct = -1;
     IG_TRY(build_loss(t, key.batch, &g, &labels, &loss, &dunit));
     ig_status st = key.count ? add_gather(t, &g, key, &labels) : IG_OK;
-    bool ce = t->cfg.loss == IG_LOSS_SPARSE_CROSS_ENTROPY;
     if (st == IG_OK && train) {
         st = append_backward_and_update(t, &g, loss);
     } else if (st == IG_OK) {
-        if (ce) st = ig_graph_node(&g, IG_OP_ACCURACY, (int[]){t->m->output, labels}, 2, NULL, "accuracy", &correct);
+        st = ig_loss_accuracy_append(&g, t->cfg.loss, t->m->output, labels, &correct);
+        bool hits = correct >= 0; /* classification losses count hits */
         if (st == IG_OK && key.count) {
             int cur = ig_flat_leaf(&g, sizeof(ig_data_cursor), IG_BUF_STATE, cursor_offset(), "cursor");
-            ig_attrs at = {.i = {key.batch, ce}};
+            ig_attrs at = {.i = {key.batch, hits}};
             st = cur < 0 ? ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory")
-                         : ig_graph_node(&g, IG_OP_EVAL_ACCUM, (int[]){loss, ce ? correct : loss, cur}, 3, &at,
+                         : ig_graph_node(&g, IG_OP_EVAL_ACCUM, (int[]){loss, hits ? correct : loss, cur}, 3, &at,
                                          "eval_accum", NULL);
         } else if (st == IG_OK) {
             g.vals[loss].buf = IG_BUF_IO;
-            if (ce) g.vals[correct].buf = IG_BUF_IO;
+            if (hits) g.vals[correct].buf = IG_BUF_IO;
         }
     }
     if (st != IG_OK) {
@@ -265,14 +378,23 @@ static ig_status check_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor 
                 return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: label %d of sample %lld is out of range [0, %lld)", fn,
                                (int)lab[i], (long long)i, (long long)classes);
     } else {
-        bool ok = y->dtype == IG_F32 && y->ndim == os->ndim && y->shape[0] == *batch;
-        for (int i = 1; ok && i < os->ndim; i++) ok = y->shape[i] == os->d[i];
-        if (!ok) {
-            char b[64];
-            ig_shape want = *os;
-            want.d[0] = *batch;
-            return ig_fail(IG_ERR_SHAPE, "%s: targets must be f32 %s like the model's output", fn,
-                           ig_shape_str(&want, b, sizeof b));
+        ig_shape want = *os, got = ig_shape_make(y->ndim, y->shape);
+        want.d[0] = *batch;
+        if (y->dtype != IG_F32 || !ig_shape_eq(&got, &want)) {
+            char a[64], b[64];
+            return ig_fail(IG_ERR_SHAPE, "%s: targets must be f32 %s like the model's output%s, got %s %s", fn,
+                           ig_shape_str(&want, a, sizeof a),
+                           t->cfg.loss == IG_LOSS_CROSS_ENTROPY ? " (a probability row per sample)" : "",
+                           ig_dtype_name(y->dtype), ig_shape_str(&got, b, sizeof b));
+        }
+        if (ig_loss_is_binary(t->cfg.loss)) {
+            const float *v = y->data;
+            size_t n = ig_shape_numel(&want), per = n / (size_t)*batch;
+            for (size_t i = 0; i < n; i++)
+                if (!(v[i] >= 0 && v[i] <= 1))
+                    return ig_fail(IG_ERR_INVALID_ARGUMENT,
+                                   "%s: binary cross-entropy targets must be in [0, 1]; sample %zu has %g (value %zu)",
+                                   fn, i / per, v[i], i % per);
         }
     }
     return IG_OK;
@@ -349,6 +471,7 @@ ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr)
 }
 
 float ig_trainer_learning_rate(const ig_trainer *t) { return t ? t->hyper.lr : 0.0f; }
+float ig_trainer_current_learning_rate(const ig_trainer *t) { return t ? ig_hyper_lr(&t->hyper, t->hyper.step) : 0.0f; }
 int64_t ig_trainer_step_count(const ig_trainer *t) { return t ? t->hyper.step : 0; }
 
 /* ---- epochs over a dataset kept on the device */

@@ -73,14 +73,20 @@ ig_status ig_cpu_act_grad(const ig_graph *g, const ig_node *n, void *const *base
 ig_status ig_cpu_add(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_scale(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_copy(const ig_graph *g, const ig_node *n, void *const *bases);
-ig_status ig_cpu_sparse_ce(const ig_graph *g, const ig_node *n, void *const *bases);
-ig_status ig_cpu_mse(const ig_graph *g, const ig_node *n, void *const *bases);
+/* SPARSE_CE and CROSS_ENTROPY share one kernel (labels or probability rows) */
+ig_status ig_cpu_cross_entropy(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_elem_loss(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_accuracy(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_sgd(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_adam(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_nadam(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_rmsprop(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_adagrad(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_adadelta(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_record_loss(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_eval_accum(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_clip_grad_norm(const ig_graph *g, const ig_node *n, void *const *bases);
 
 /* tanh in place (dense with tanh, and the standalone op). */
 void ig_cpu_tanh_inplace(float *x, size_t n);

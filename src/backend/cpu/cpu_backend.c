@@ -16,14 +16,20 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_ADD] = ig_cpu_add,
     [IG_OP_SCALE] = ig_cpu_scale,
     [IG_OP_COPY] = ig_cpu_copy,
-    [IG_OP_SPARSE_CE] = ig_cpu_sparse_ce,
-    [IG_OP_MSE] = ig_cpu_mse,
+    [IG_OP_SPARSE_CE] = ig_cpu_cross_entropy,
+    [IG_OP_CROSS_ENTROPY] = ig_cpu_cross_entropy,
+    [IG_OP_ELEM_LOSS] = ig_cpu_elem_loss,
     [IG_OP_ACCURACY] = ig_cpu_accuracy,
     [IG_OP_SGD] = ig_cpu_sgd,
     [IG_OP_ADAM] = ig_cpu_adam,
+    [IG_OP_NADAM] = ig_cpu_nadam,
+    [IG_OP_RMSPROP] = ig_cpu_rmsprop,
+    [IG_OP_ADAGRAD] = ig_cpu_adagrad,
+    [IG_OP_ADADELTA] = ig_cpu_adadelta,
     [IG_OP_RECORD_LOSS] = ig_cpu_record_loss,
     [IG_OP_GATHER] = ig_cpu_gather,
     [IG_OP_EVAL_ACCUM] = ig_cpu_eval_accum,
+    [IG_OP_CLIP_GRAD_NORM] = ig_cpu_clip_grad_norm,
 };
 
 static void *cpu_alloc(ig_backend *be, size_t bytes)

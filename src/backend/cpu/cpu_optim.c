@@ -1,17 +1,35 @@
 /* cpu_optim.c — optimizer updates over the flat parameter buffer, PyTorch's semantics
- * (torch.optim.SGD, Adam, AdamW). The step counter lives in the hyperparameter block.
- * Adam is one pass over params, grads and both moments, split over the team. */
+ * (torch.optim.SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, NAdam; the arithmetic of all
+ * but SGD is src/ops/opt_math.h, shared with CUDA). Each kernel computes its coefficients
+ * from the hyperparameter block, advances the step counter, then makes one pass over the
+ * buffers split over the team. The loops vectorise: this file is built without math errno,
+ * so sqrtf is a vector instruction. */
 #include "backend/cpu/cpu.h"
+#include "ops/opt_math.h"
 
-#include <math.h>
 #include <omp.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 static ig_opt_hyper *hyper_of(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     return (ig_opt_hyper *)cpu_ptr(g, n->in[n->n_in - 1], bases);
+}
+
+/* Elements [lo, hi) of an update; s: the moment buffers; k: the coefficients. */
+typedef void (*span_fn)(float *p, const float *g, float *const *s, size_t lo, size_t hi, const void *k);
+
+/* Runs a span per thread over a node's inputs: params, grads, moments..., hyper. */
+static void run_spans(const ig_graph *g, const ig_node *n, void *const *bases, span_fn span, const void *k)
+{
+    size_t len = ig_shape_numel(&g->vals[n->in[0]].shape);
+    float *p = CPU_F32(0), *s[3] = {NULL, NULL, NULL};
+    const float *grad = CPU_F32(1);
+    for (int i = 2; i < n->n_in - 1; i++) s[i - 2] = CPU_F32(i);
+#pragma omp parallel if (len > CPU_PAR_MIN)
+    {
+        size_t lo, hi;
+        cpu_share(len, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        span(p, grad, s, lo, hi, k);
+    }
 }
 
 typedef struct sgd_k {
@@ -19,107 +37,104 @@ typedef struct sgd_k {
     bool first, nesterov;
 } sgd_k;
 
-CPU_CLONES static void sgd_span(float *p, const float *grad, float *buf, size_t n, const sgd_k *k)
+CPU_CLONES static void sgd_span(float *p, const float *grad, float *const *s, size_t lo, size_t hi, const void *kv)
 {
-    const float lr = k->lr, wd = k->wd, mu = k->mu, damp = k->damp, gs = k->gs;
-    const bool first = k->first, nesterov = k->nesterov;
+    const sgd_k k = *(const sgd_k *)kv;
+    float *buf = s[0];
 #pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        float d = gs * grad[i] + wd * p[i];
-        if (mu != 0) {
-            buf[i] = first ? d : mu * buf[i] + (1 - damp) * d;
-            d = nesterov ? d + mu * buf[i] : buf[i];
+    for (size_t i = lo; i < hi; i++) {
+        float d = ig_opt_grad(grad[i], p[i], k.gs, k.wd);
+        if (k.mu != 0) {
+            buf[i] = k.first ? d : k.mu * buf[i] + (1 - k.damp) * d;
+            d = k.nesterov ? d + k.mu * buf[i] : buf[i];
         }
-        p[i] -= lr * d;
+        p[i] -= k.lr * d;
     }
 }
 
 ig_status ig_cpu_sgd(const ig_graph *g, const ig_node *n, void *const *bases)
 {
-    size_t len = ig_shape_numel(&g->vals[n->in[0]].shape);
-    float *p = CPU_F32(0), *buf = CPU_F32(2);
-    const float *grad = CPU_F32(1);
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const sgd_k k = {ig_hyper_lr(h, h->step), h->weight_decay, h->momentum, h->dampening, ig_hyper_grad_scale(h),
                      h->step == 0, h->nesterov};
     h->step++;
-#pragma omp parallel if (len > CPU_PAR_MIN)
-    {
-        size_t lo, hi;
-        cpu_share(len, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        sgd_span(p + lo, grad + lo, buf + lo, hi - lo, &k);
-    }
+    run_spans(g, n, bases, sgd_span, &k);
     return IG_OK;
 }
 
-typedef struct adam_k {
-    float b1, b2, eps, l2, shrink, step_size, inv_sqrt_bc2, gs;
-} adam_k;
-
-static void adam_span(float *p, const float *grad, float *m, float *v, size_t n, const adam_k *k)
+CPU_CLONES static void adam_span(float *p, const float *g, float *const *s, size_t lo, size_t hi, const void *kv)
 {
-    for (size_t i = 0; i < n; i++) {
-        float d = k->gs * grad[i] + k->l2 * p[i];
-        m[i] = k->b1 * m[i] + (1 - k->b1) * d;
-        v[i] = k->b2 * v[i] + (1 - k->b2) * d * d;
-        p[i] = p[i] * k->shrink - k->step_size * m[i] / (sqrtf(v[i]) * k->inv_sqrt_bc2 + k->eps);
-    }
+    const ig_adam_coef k = *(const ig_adam_coef *)kv;
+    float *m = s[0], *v = s[1];
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++) p[i] = ig_adam_one(p[i], g[i], &m[i], &v[i], &k);
 }
-
-#if defined(__x86_64__)
-/* adam_span with 16 lanes: written out because sqrtf, which may set errno, keeps the
- * compiler from vectorising the plain loop. */
-__attribute__((target("avx512f"))) static void adam_span_avx512(float *p, const float *grad, float *m, float *v,
-                                                                size_t n, const adam_k *k)
-{
-    const __m512 b1 = _mm512_set1_ps(k->b1), c1 = _mm512_set1_ps(1 - k->b1);
-    const __m512 b2 = _mm512_set1_ps(k->b2), c2 = _mm512_set1_ps(1 - k->b2);
-    const __m512 l2 = _mm512_set1_ps(k->l2), shrink = _mm512_set1_ps(k->shrink);
-    const __m512 step = _mm512_set1_ps(k->step_size), inv = _mm512_set1_ps(k->inv_sqrt_bc2);
-    const __m512 eps = _mm512_set1_ps(k->eps), gs = _mm512_set1_ps(k->gs);
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 mk = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 pi = _mm512_maskz_loadu_ps(mk, p + i);
-        __m512 d = _mm512_fmadd_ps(l2, pi, _mm512_mul_ps(gs, _mm512_maskz_loadu_ps(mk, grad + i)));
-        __m512 mi = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(mk, m + i), _mm512_mul_ps(c1, d));
-        __m512 vi = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(mk, v + i), _mm512_mul_ps(_mm512_mul_ps(c2, d), d));
-        __m512 den = _mm512_fmadd_ps(_mm512_sqrt_ps(vi), inv, eps);
-        pi = _mm512_fnmadd_ps(step, _mm512_div_ps(mi, den), _mm512_mul_ps(pi, shrink));
-        _mm512_mask_storeu_ps(m + i, mk, mi);
-        _mm512_mask_storeu_ps(v + i, mk, vi);
-        _mm512_mask_storeu_ps(p + i, mk, pi);
-    }
-}
-#endif
 
 ig_status ig_cpu_adam(const ig_graph *g, const ig_node *n, void *const *bases)
 {
-    size_t len = ig_shape_numel(&g->vals[n->in[0]].shape);
-    float *p = CPU_F32(0), *m = CPU_F32(2), *v = CPU_F32(3);
-    const float *grad = CPU_F32(1);
     ig_opt_hyper *h = hyper_of(g, n, bases);
-    const float lr = ig_hyper_lr(h, h->step), wd = h->weight_decay;
+    const ig_adam_coef k = ig_adam_coefs(h);
     h->step++;
-    const double t = (double)h->step;
-    const adam_k k = {
-        .b1 = h->beta1,
-        .b2 = h->beta2,
-        .eps = h->eps,
-        .l2 = h->decoupled ? 0.0f : wd,
-        .shrink = h->decoupled ? 1.0f - lr * wd : 1.0f,
-        .step_size = (float)(lr / (1.0 - pow(h->beta1, t))),
-        .inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(h->beta2, t))),
-        .gs = ig_hyper_grad_scale(h),
-    };
-    void (*span)(float *, const float *, float *, float *, size_t, const adam_k *) = adam_span;
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f")) span = adam_span_avx512;
-#endif
-#pragma omp parallel if (len > CPU_PAR_MIN)
-    {
-        size_t lo, hi;
-        cpu_share(len, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        span(p + lo, grad + lo, m + lo, v + lo, hi - lo, &k);
-    }
+    run_spans(g, n, bases, adam_span, &k);
+    return IG_OK;
+}
+
+ig_status ig_cpu_nadam(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    ig_opt_hyper *h = hyper_of(g, n, bases);
+    const ig_adam_coef k = ig_nadam_coefs(h);
+    ig_nadam_advance(h);
+    run_spans(g, n, bases, adam_span, &k);
+    return IG_OK;
+}
+
+CPU_CLONES static void rmsprop_span(float *p, const float *g, float *const *s, size_t lo, size_t hi, const void *kv)
+{
+    const ig_rmsprop_coef k = *(const ig_rmsprop_coef *)kv;
+    float *sq = s[0], *buf = s[1], *ga = s[2];
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++) p[i] = ig_rmsprop_one(p[i], g[i], &sq[i], &buf[i], &ga[i], &k);
+}
+
+ig_status ig_cpu_rmsprop(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    ig_opt_hyper *h = hyper_of(g, n, bases);
+    const ig_rmsprop_coef k = ig_rmsprop_coefs(h);
+    h->step++;
+    run_spans(g, n, bases, rmsprop_span, &k);
+    return IG_OK;
+}
+
+CPU_CLONES static void adagrad_span(float *p, const float *g, float *const *s, size_t lo, size_t hi, const void *kv)
+{
+    const ig_adagrad_coef k = *(const ig_adagrad_coef *)kv;
+    float *sum = s[0];
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++) p[i] = ig_adagrad_one(p[i], g[i], &sum[i], &k);
+}
+
+ig_status ig_cpu_adagrad(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    ig_opt_hyper *h = hyper_of(g, n, bases);
+    const ig_adagrad_coef k = ig_adagrad_coefs(h);
+    h->step++;
+    run_spans(g, n, bases, adagrad_span, &k);
+    return IG_OK;
+}
+
+CPU_CLONES static void adadelta_span(float *p, const float *g, float *const *s, size_t lo, size_t hi, const void *kv)
+{
+    const ig_adadelta_coef k = *(const ig_adadelta_coef *)kv;
+    float *sq = s[0], *acc = s[1];
+#pragma omp simd
+    for (size_t i = lo; i < hi; i++) p[i] = ig_adadelta_one(p[i], g[i], &sq[i], &acc[i], &k);
+}
+
+ig_status ig_cpu_adadelta(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    ig_opt_hyper *h = hyper_of(g, n, bases);
+    const ig_adadelta_coef k = ig_adadelta_coefs(h);
+    h->step++;
+    run_spans(g, n, bases, adadelta_span, &k);
     return IG_OK;
 }

@@ -19,11 +19,16 @@ void ig_cuda_scale(const float *x, const float *factor, float *y, size_t n, cuda
 void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, cudaStream_t s);
 
 /* Losses: one block, fixed reduction order, so results are bit-reproducible. */
-void ig_cuda_sparse_ce(const float *logits, const int32_t *labels, float *loss, float *dlogits, int64_t rows,
-                       int64_t cols, cudaStream_t s);
-void ig_cuda_mse(const float *pred, const float *target, float *loss, float *dpred, size_t n, cudaStream_t s);
-void ig_cuda_accuracy(const float *logits, const int32_t *labels, int32_t *hits, int64_t rows, int64_t cols,
-                      cudaStream_t s);
+/* Cross-entropy on logits [rows, cols] against labels [rows] or (labels NULL) probability
+ * rows, targets smoothed by eps. */
+void ig_cuda_cross_entropy(const float *logits, const int32_t *labels, const float *probs, float eps, float *loss,
+                           float *dlogits, int64_t rows, int64_t cols, cudaStream_t s);
+/* Mean of a per-element loss (kind: IG_ELEM_*, delta: Huber's). */
+void ig_cuda_elem_loss(const float *pred, const float *target, float *loss, float *dpred, size_t n, int kind,
+                       float delta, cudaStream_t s);
+/* Samples right out of rows of `width` values (mode: IG_ACC_*). */
+void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int64_t rows, int64_t width, int mode,
+                      float threshold, cudaStream_t s);
 
 /* Optimizers over the flat buffer; `hyper` points at an ig_opt_hyper in device memory.
  * Each ends by advancing the step counter (a second, one-thread kernel). */
@@ -33,7 +38,14 @@ void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, cuda
 void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row, size_t yrow,
                     int64_t b, int64_t stride, int train, const void *hyper, const void *cursor, cudaStream_t s);
 void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, cudaStream_t s);
+/* Clipping by global norm: the factor lands in the hyperparameter block (src/ops/clip.c). */
+void ig_cuda_clip_grad_norm(const float *g, size_t n, float *partials, int n_partials, float max_norm, void *hyper,
+                            cudaStream_t s);
 void ig_cuda_adam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_nadam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_adagrad(float *p, const float *g, float *sum, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, void *hyper, size_t n, cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,10 @@
-/* cuda_loss.cu — fused losses (loss and its gradient in one kernel) and accuracy. Each runs
- * as one block whose warps take rows in a fixed pattern and whose partial sums are combined
- * in a fixed order: the loss is bit-reproducible run to run. */
+/* cuda_loss.cu — fused losses (loss and its gradient in one kernel) and accuracy; the
+ * per-element math is loss_math.h's, as on the CPU. Each runs as one block whose warps take
+ * rows in a fixed pattern and whose partial sums are combined in a fixed order: the loss is
+ * bit-reproducible run to run. */
 #include "cuda.h"
+
+#include "ops/loss_math.h"
 
 #include <math.h>
 
@@ -32,8 +35,12 @@ __device__ static double block_sum(double v, double *part)
     return total;
 }
 
-__global__ void __launch_bounds__(THREADS) sparse_ce_kernel(const float *x, const int32_t *y, float *loss,
-                                                            float *dx, int64_t rows, int64_t cols)
+/* SPARSE_CE (labels) and CROSS_ENTROPY (probs), as the CPU kernel: with t the smoothed
+ * target row, row r adds Σ_j t_j·(lse − x_j) and gets the gradient (softmax·Σt − t) / rows.
+ * One warp per row; each lane keeps its partial loss, summed in lane then warp order. */
+__global__ void __launch_bounds__(THREADS) cross_entropy_kernel(const float *x, const int32_t *labels,
+                                                                const float *probs, float eps, float *loss,
+                                                                float *dx, int64_t rows, int64_t cols)
 {
     __shared__ double part[WARPS];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -48,62 +55,63 @@ __global__ void __launch_bounds__(THREADS) sparse_ce_kernel(const float *x, cons
         float sum = 0.0f;
         for (int64_t j = lane; j < cols; j += 32) sum += expf(xr[j] - mx);
         sum = warp_sum(sum);
-        int32_t label = y[r];
-        bool ok = label >= 0 && label < cols; /* checked before a run; a bad one adds nothing */
-        float scale = inv / sum;
-        for (int64_t j = lane; j < cols; j += 32) dr[j] = expf(xr[j] - mx) * scale - (ok && j == label ? inv : 0.0f);
-        if (lane == 0 && ok) acc += (double)logf(sum) + mx - xr[label];
+        double lse = (double)logf(sum) + mx;
+        float tsum = 0.0f;
+        for (int64_t j = lane; j < cols; j += 32) {
+            float t = ig_ce_target(labels, probs, r, j, cols, eps);
+            tsum += t;
+            acc += (double)t * (lse - xr[j]);
+        }
+        float scale = warp_sum(tsum) / sum;
+        for (int64_t j = lane; j < cols; j += 32)
+            dr[j] = (expf(xr[j] - mx) * scale - ig_ce_target(labels, probs, r, j, cols, eps)) * inv;
     }
+    for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     double total = block_sum(acc, part);
     if (threadIdx.x == 0) *loss = (float)(total / (double)rows);
 }
 
-__global__ void __launch_bounds__(THREADS) mse_kernel(const float *p, const float *t, float *loss, float *dp, size_t n)
+__global__ void __launch_bounds__(THREADS) elem_loss_kernel(const float *p, const float *t, float *loss, float *dp,
+                                                            size_t n, int kind, float delta)
 {
     __shared__ double part[WARPS];
-    float k = 2.0f / (float)n;
+    float inv = 1.0f / (float)n;
     double acc = 0;
     for (size_t i = threadIdx.x; i < n; i += THREADS) {
-        float d = p[i] - t[i];
-        acc += (double)d * d;
-        dp[i] = k * d;
+        float d;
+        acc += ig_elem_loss(kind, delta, p[i], t[i], &d);
+        dp[i] = d * inv;
     }
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     double total = block_sum(acc, part);
     if (threadIdx.x == 0) *loss = (float)(total / (double)n);
 }
 
-__global__ void __launch_bounds__(THREADS) accuracy_kernel(const float *x, const int32_t *y, int32_t *hits,
-                                                           int64_t rows, int64_t cols)
+__global__ void __launch_bounds__(THREADS) accuracy_kernel(const float *x, const void *target, int32_t *hits,
+                                                           int64_t rows, int64_t width, int mode, float threshold)
 {
     __shared__ double part[WARPS];
     double acc = 0;
-    for (int64_t r = threadIdx.x; r < rows; r += THREADS) {
-        const float *xr = x + r * cols;
-        int64_t best = 0;
-        for (int64_t j = 1; j < cols; j++)
-            if (xr[j] > xr[best]) best = j;
-        acc += best == y[r];
-    }
+    for (int64_t r = threadIdx.x; r < rows; r += THREADS) acc += ig_accuracy_hit(mode, threshold, x, target, r, width);
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     double total = block_sum(acc, part);
     if (threadIdx.x == 0) *hits = (int32_t)total;
 }
 
-extern "C" void ig_cuda_sparse_ce(const float *logits, const int32_t *labels, float *loss, float *dlogits,
-                                  int64_t rows, int64_t cols, cudaStream_t s)
+extern "C" void ig_cuda_cross_entropy(const float *logits, const int32_t *labels, const float *probs, float eps,
+                                      float *loss, float *dlogits, int64_t rows, int64_t cols, cudaStream_t s)
 {
-    sparse_ce_kernel<<<1, THREADS, 0, s>>>(logits, labels, loss, dlogits, rows, cols);
+    cross_entropy_kernel<<<1, THREADS, 0, s>>>(logits, labels, probs, eps, loss, dlogits, rows, cols);
 }
 
-extern "C" void ig_cuda_mse(const float *pred, const float *target, float *loss, float *dpred, size_t n,
-                            cudaStream_t s)
+extern "C" void ig_cuda_elem_loss(const float *pred, const float *target, float *loss, float *dpred, size_t n,
+                                  int kind, float delta, cudaStream_t s)
 {
-    mse_kernel<<<1, THREADS, 0, s>>>(pred, target, loss, dpred, n);
+    elem_loss_kernel<<<1, THREADS, 0, s>>>(pred, target, loss, dpred, n, kind, delta);
 }
 
-extern "C" void ig_cuda_accuracy(const float *logits, const int32_t *labels, int32_t *hits, int64_t rows,
-                                 int64_t cols, cudaStream_t s)
+extern "C" void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int64_t rows, int64_t width,
+                                 int mode, float threshold, cudaStream_t s)
 {
-    accuracy_kernel<<<1, THREADS, 0, s>>>(logits, labels, hits, rows, cols);
+    accuracy_kernel<<<1, THREADS, 0, s>>>(pred, target, hits, rows, width, mode, threshold);
 }

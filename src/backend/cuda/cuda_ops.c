@@ -51,19 +51,29 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_COPY:
         CU_TRY(cudaMemcpyAsync(OUT(0), IN(0), ig_val_bytes(&g->vals[n->in[0]]), cudaMemcpyDeviceToDevice, s));
         break;
-    case IG_OP_SPARSE_CE: {
+    case IG_OP_SPARSE_CE:
+    case IG_OP_CROSS_ENTROPY: {
         const ig_shape *xs = &g->vals[n->in[0]].shape;
-        ig_cuda_sparse_ce(IN(0), (const int32_t *)IN(1), OUT(0), OUT(1), xs->d[0], xs->d[1], s);
+        bool sparse = n->op == IG_OP_SPARSE_CE;
+        ig_cuda_cross_entropy(IN(0), sparse ? (const int32_t *)IN(1) : NULL, sparse ? NULL : IN(1), n->attrs.f[0],
+                              OUT(0), OUT(1), xs->d[0], xs->d[1], s);
         break;
     }
-    case IG_OP_MSE: ig_cuda_mse(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), s); break;
+    case IG_OP_ELEM_LOSS:
+        ig_cuda_elem_loss(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], s);
+        break;
     case IG_OP_ACCURACY: {
-        const ig_shape *xs = &g->vals[n->in[0]].shape;
-        ig_cuda_accuracy(IN(0), (const int32_t *)IN(1), (int32_t *)OUT(0), xs->d[0], xs->d[1], s);
+        int64_t rows = g->vals[n->in[0]].shape.d[0];
+        ig_cuda_accuracy(IN(0), IN(1), (int32_t *)OUT(0), rows, (int64_t)numel(g, n->in[0]) / rows,
+                         (int)n->attrs.i[0], n->attrs.f[0], s);
         break;
     }
     case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), numel(g, n->in[0]), s); break;
     case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
+    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
+    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
+    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), numel(g, n->in[0]), s); break;
+    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
     case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), s); break;
     case IG_OP_GATHER: {
         const ig_val *xa = &g->vals[n->in[0]];
@@ -75,6 +85,9 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     }
     case IG_OP_EVAL_ACCUM:
         ig_cuda_eval_accum(IN(0), n->attrs.i[1] ? (const int32_t *)IN(1) : NULL, IN(2), n->attrs.i[0], s);
+        break;
+    case IG_OP_CLIP_GRAD_NORM:
+        ig_cuda_clip_grad_norm(IN(0), numel(g, n->in[0]), OUT(0), IG_NORM_PARTIALS, n->attrs.f[0], IN(1), s);
         break;
     case IG_OP_COUNT:
         return ig_fail(IG_ERR_INTERNAL, "cuda: bad op");
