@@ -181,7 +181,9 @@ int main(int argc, char **argv)
     }
     qsort(ms, (size_t)windows, sizeof *ms, cmp_double);
     double median = windows % 2 ? ms[windows / 2] : 0.5 * (ms[windows / 2 - 1] + ms[windows / 2]);
-    double flops = 3.0 * 2.0 * BATCH * ((double)IN * HID + (double)HID * HID + (double)HID * CLASSES);
+    double flops; /* 3 × the forward pass's, as WORKLOADS.md counts */
+    CHECK(ig_model_forward_flops(m, BATCH, &flops));
+    flops *= 3.0;
     ig_memory_stats st;
     CHECK(ig_memory_stats_get(ctx, &st));
     struct rusage ru;

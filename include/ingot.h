@@ -215,6 +215,10 @@ ig_status ig_model_param_get(ig_model *m, int i, float *dst, int64_t count);
 ig_status ig_model_param_set(ig_model *m, int i, const float *src, int64_t count);
 /* Total number of trainable scalars. */
 int64_t ig_model_num_params(ig_model *m);
+/* Floating-point operations of one forward pass at a batch size, from each op's estimate in
+ * the op table (a multiply-add counts two, an elementwise op one per element). A training
+ * step is about three times that. */
+ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops);
 
 /* Runs the model on x (f32, the input shape with any batch size ≥ 1) and returns a new
  * tensor with the output (the caller releases it). */

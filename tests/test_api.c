@@ -713,6 +713,21 @@ static void test_params(void **state)
     ig_model_destroy(m);
 }
 
+/* FLOPs from the op table: a dense layer is 2·n·in·out, an elementwise op one per element. */
+static void test_forward_flops(void **state)
+{
+    ig_ctx *ctx = *state;
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){8, 784}, 2, &m), IG_OK);
+    ig_relu(m, ig_dense(m, ig_model_input(m), 512, true, "fc"), "relu");
+    double f = 0;
+    assert_int_equal(ig_model_forward_flops(m, 3, &f), IG_OK);
+    assert_true(f == 2.0 * 3 * 784 * 512 + 3 * 512);
+    assert_int_equal(ig_model_forward_flops(m, 0, &f), IG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ig_model_forward_flops(NULL, 3, &f), IG_ERR_INVALID_ARGUMENT);
+    ig_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +741,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tensors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_flops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

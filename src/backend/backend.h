@@ -73,8 +73,6 @@ ig_status ig_program_run_ext(ig_program *p, void *const *ext);
  * must equal the value's size. */
 ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes);
 ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes);
-/* Total FLOPs of one run, from the op table. */
-double ig_program_flops(const ig_program *p);
 
 /* Returns a value computed by a node of its own (not a view or a leaf) that equals v,
  * appending a COPY if needed — for values a caller must place in a buffer of its choice. */

@@ -119,13 +119,3 @@ ig_status ig_program_read(ig_program *p, int v, void *dst, size_t bytes)
     ig_backend *be = p->ctx->backend;
     return be->download(be, dst, (char *)p->io[p->io_last] + p->g.vals[v].offset, bytes);
 }
-
-double ig_program_flops(const ig_program *p)
-{
-    double f = 0;
-    for (int i = 0; i < p->g.n_nodes; i++) {
-        const ig_node *n = &p->g.nodes[i];
-        if (n->op != IG_OP_NOP) f += ig_op_get(n->op)->flops(&p->g, n);
-    }
-    return f;
-}

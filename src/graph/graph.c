@@ -140,6 +140,14 @@ void ig_graph_move_to_front(ig_graph *g, int i)
     }
 }
 
+double ig_graph_flops(const ig_graph *g)
+{
+    double f = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op != IG_OP_NOP) f += ig_op_get(g->nodes[i].op)->flops(g, &g->nodes[i]);
+    return f;
+}
+
 int ig_graph_uses(const ig_graph *g, int v)
 {
     int uses = 0;

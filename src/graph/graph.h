@@ -113,6 +113,9 @@ void ig_graph_replace_uses(ig_graph *g, int from, int to);
 /* Moves node i to the front of the order (for a node computing what all others read). */
 void ig_graph_move_to_front(ig_graph *g, int i);
 
+/* Floating-point operations of one run of the graph's nodes, from the op table. */
+double ig_graph_flops(const ig_graph *g);
+
 /* Number of nodes that read value v (NOP nodes excluded). */
 int ig_graph_uses(const ig_graph *g, int v);
 

@@ -292,6 +292,18 @@ int64_t ig_model_num_params(ig_model *m)
     return n;
 }
 
+ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops)
+{
+    if (!m || !flops) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_forward_flops: NULL %s", m ? "flops" : "model");
+    if (batch < 1) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_forward_flops: batch %lld (must be >= 1)", (long long)batch);
+    IG_TRY(ig_model_status(m));
+    ig_graph g;
+    IG_TRY(ig_model_instantiate(m, batch, &g));
+    *flops = ig_graph_flops(&g);
+    ig_graph_free(&g);
+    return IG_OK;
+}
+
 /* ---- compiling and predicting */
 
 ig_status ig_model_instantiate(const ig_model *m, int64_t batch, ig_graph *out)
