@@ -325,7 +325,9 @@ typedef struct ig_trainer_config {
 
 /* Defaults: sparse cross-entropy, Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,
  * no weight decay, no momentum, no label smoothing, Huber delta 1; alpha 0.99, not
- * centered, rho 0.9, lr_decay 0, initial_accumulator_value 0, momentum_decay 4e-3. */
+ * centered, rho 0.9, lr_decay 0, initial_accumulator_value 0, momentum_decay 4e-3; a
+ * constant learning rate (the schedule fields at PyTorch's defaults for when a kind is
+ * set); no clipping. */
 ig_trainer_config ig_trainer_defaults(void);
 /* ig_trainer_defaults() with `optimizer` and PyTorch's defaults for it where they differ
  * from those: learning_rate 1e-2 (RMSprop, AdaGrad), 1.0 (AdaDelta), 2e-3 (NAdam); eps
