@@ -6,13 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#ifndef IG_HD
-#ifdef __CUDACC__
-#define IG_HD __host__ __device__
-#else
-#define IG_HD
-#endif
-#endif
+#include "ops/hd.h"
 
 /* ELEM_LOSS kinds (attrs.i[0]); attrs.f[0] is Huber's delta. */
 enum { IG_ELEM_MSE = 0, IG_ELEM_MAE, IG_ELEM_HUBER, IG_ELEM_BCE, IG_ELEM_BCE_LOGITS, IG_ELEM_KINDS };

@@ -6,13 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#ifndef IG_HD
-#ifdef __CUDACC__
-#define IG_HD __host__ __device__
-#else
-#define IG_HD
-#endif
-#endif
+#include "ops/hd.h"
 
 #ifndef IG_MAX_MILESTONES
 #define IG_MAX_MILESTONES 8 /* as in ingot.h */

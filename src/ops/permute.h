@@ -6,13 +6,7 @@
 
 #include <stdint.h>
 
-#ifndef IG_HD
-#ifdef __CUDACC__
-#define IG_HD __host__ __device__
-#else
-#define IG_HD
-#endif
-#endif
+#include "ops/hd.h"
 
 static IG_HD inline uint32_t ig_perm_round(uint32_t v, uint64_t key, int r)
 {
