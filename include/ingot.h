@@ -202,7 +202,8 @@ ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name);
  * `shape` must hold IG_MAX_DIMS entries. */
 int ig_model_value_shape(const ig_model *m, ig_value v, int64_t *shape);
 
-/* Parameters, in the order layers created them. The accessors finalise the model. */
+/* Parameters, in the order layers created them. ig_model_param_get and _set finalise the
+ * model (its parameters are then allocated and initialised). */
 int ig_model_param_count(ig_model *m);
 /* Name of parameter i, or NULL if out of range. */
 const char *ig_model_param_name(ig_model *m, int i);
