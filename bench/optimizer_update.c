@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     ig_program *update = NULL;
     void *mem[IG_BUF_COUNT] = {NULL};
     size_t bytes = (size_t)PARAMS * sizeof(float), h = ig_align(sizeof(ig_opt_hyper));
-    size_t state_bytes = h + (size_t)ig_opt_moments(opt) * ig_align(bytes);
+    size_t state_bytes = ig_opt_state_bytes(opt, bytes, h);
     int rc = 1;
     ig_status st = ig_ctx_create(device, &ctx);
     ig_backend *be = st == IG_OK ? ctx->backend : NULL;
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     ig_trainer_config cfg = ig_trainer_defaults();
     cfg.optimizer = opt;
     ig_opt_hyper hyper = ig_opt_hyper_from(&cfg);
-    if (st == IG_OK) st = be->upload(be, mem[IG_BUF_STATE], &hyper, sizeof hyper);
+    if (st == IG_OK) st = ig_opt_init_state(be, mem[IG_BUF_STATE], opt, bytes, h, &hyper);
     if (st == IG_OK) { /* gradients of some size: zeros would not show a slow path */
         float *g = malloc(bytes);
         if (!g) st = ig_fail(IG_ERR_OUT_OF_MEMORY, "out of host memory");

@@ -261,7 +261,18 @@ typedef enum ig_optimizer {
     IG_OPT_ADAGRAD, /* lr_decay, initial_accumulator_value, eps, weight_decay: torch.optim.Adagrad */
     IG_OPT_ADADELTA, /* rho, eps, weight_decay; learning_rate scales the update: torch.optim.Adadelta */
     IG_OPT_NADAM,   /* beta1, beta2, eps, momentum_decay, weight_decay as L2: torch.optim.NAdam */
+    /* the lbfgs_* fields: torch.optim.LBFGS. One ig_train_batch is one step(closure): up to
+     * lbfgs_max_iter iterations on that batch. It needs the host: each inner evaluation runs
+     * the forward+backward program once and reads the loss and gradient back; the vector
+     * arithmetic runs on the host in double. No weight decay, clipping or ig_train_epoch. */
+    IG_OPT_LBFGS,
 } ig_optimizer;
+
+/* L-BFGS's line search (PyTorch's line_search_fn). */
+typedef enum ig_line_search {
+    IG_LINE_SEARCH_NONE = 0,      /* a fixed step of learning_rate (the first: min(1, 1/‖g‖₁)·lr) */
+    IG_LINE_SEARCH_STRONG_WOLFE,  /* "strong_wolfe": c1 1e-4, c2 0.9, at most 25 evaluations */
+} ig_line_search;
 
 /* Learning-rate schedules: closed forms of the optimizer step t (0-based), PyTorch's
  * (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR with cosine annealing),
@@ -322,18 +333,32 @@ typedef struct ig_trainer_config {
      * scaled by min(1, max_grad_norm / (‖all gradients‖₂ + 1e-6)) before the update,
      * computed on the device in the step. 0: no clipping. */
     float max_grad_norm;
+    /* Parameter groups: no weight decay on the 1-D parameters (biases), as the usual PyTorch
+     * param groups do; ig_trainer_set_weight_decay_scale sets any parameter's. */
+    bool no_decay_1d;
+    /* L-BFGS (PyTorch's names: max_iter, max_eval, history_size, tolerance_grad,
+     * tolerance_change, line_search_fn). A step stops after max_iter iterations or max_eval
+     * evaluations, when the gradient's largest |component| is ≤ tolerance_grad, or when the
+     * step or the change of the loss is below tolerance_change. */
+    int lbfgs_max_iter;            /* ≥ 1, default 20 */
+    int lbfgs_max_eval;            /* ≥ 0; 0 (default): lbfgs_max_iter·5/4 */
+    int lbfgs_history;             /* curvature pairs kept (history_size): ≥ 1, default 100 */
+    float lbfgs_tolerance_grad;    /* ≥ 0, default 1e-7 */
+    float lbfgs_tolerance_change;  /* ≥ 0, default 1e-9 */
+    ig_line_search lbfgs_line_search; /* default IG_LINE_SEARCH_NONE */
 } ig_trainer_config;
 
 /* Defaults: sparse cross-entropy, Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-8,
  * no weight decay, no momentum, no label smoothing, Huber delta 1; alpha 0.99, not
  * centered, rho 0.9, lr_decay 0, initial_accumulator_value 0, momentum_decay 4e-3; a
  * constant learning rate (the schedule fields at PyTorch's defaults for when a kind is
- * set); no clipping. */
+ * set); no clipping; L-BFGS's fields at PyTorch's defaults. */
 ig_trainer_config ig_trainer_defaults(void);
 /* ig_trainer_defaults() with `optimizer` and PyTorch's defaults for it where they differ
  * from those: learning_rate 1e-2 (RMSprop, AdaGrad), 1.0 (AdaDelta), 2e-3 (NAdam); eps
- * 1e-10 (AdaGrad), 1e-6 (AdaDelta); weight_decay 1e-2 (AdamW). Start from it when setting
- * an optimizer other than Adam: ig_trainer_defaults() keeps Adam's eps and learning rate. */
+ * 1e-10 (AdaGrad), 1e-6 (AdaDelta); weight_decay 1e-2 (AdamW); learning_rate 1 (L-BFGS).
+ * Start from it when setting an optimizer other than Adam: ig_trainer_defaults() keeps
+ * Adam's eps and learning rate. */
 ig_trainer_config ig_trainer_defaults_for(ig_optimizer optimizer);
 
 typedef struct ig_trainer ig_trainer;
@@ -354,7 +379,9 @@ void ig_trainer_destroy(ig_trainer *t);
  * still be running, and consecutive steps run back to back with no host-device
  * synchronisation. With `loss` given, after the step completed, with its mean loss (before
  * the update) in *loss: that costs a synchronisation. The losses of the last
- * IG_LOSS_HISTORY steps stay on the device; ig_trainer_losses reads them when wanted. */
+ * IG_LOSS_HISTORY steps stay on the device; ig_trainer_losses reads them when wanted.
+ * With L-BFGS the step is driven from the host and has completed when the call returns;
+ * its loss is that of the first evaluation (at the parameters the step started from). */
 ig_status ig_train_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, float *loss);
 
 #define IG_LOSS_HISTORY 1024
@@ -382,6 +409,10 @@ ig_status ig_eval_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y,
  * program reads and never recompiles. */
 ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr);
 float ig_trainer_learning_rate(const ig_trainer *t);
+/* Parameter groups: parameter `param` (model order) decays by weight_decay · scale from the
+ * next step on (0 exempts it; decoupled for AdamW, L2 for the others). A write to the scale
+ * the step reads: nothing is recompiled. */
+ig_status ig_trainer_set_weight_decay_scale(ig_trainer *t, int param, float scale);
 /* The rate the next step will use: the learning rate through the schedule at that step. */
 float ig_trainer_current_learning_rate(const ig_trainer *t);
 /* Optimizer steps taken so far. */
@@ -451,7 +482,8 @@ ig_epoch_config ig_epoch_defaults(void);
  * step program, as ig_train_batch does. Returns when the steps are queued (CUDA: without
  * waiting for them); *steps (may be NULL) receives their number, and their losses are read
  * with ig_trainer_losses. The dataset's labels must be < the model's classes (sparse
- * cross-entropy only). */
+ * cross-entropy only). Not with L-BFGS (IG_ERR_UNSUPPORTED): it evaluates a batch several
+ * times per step; loop ig_train_batch over a loader's batches instead. */
 ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *cfg, int64_t *steps);
 
 /* Loss and accuracy over a whole dataset kept on the device, in batches of batch_size;

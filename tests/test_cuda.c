@@ -268,6 +268,34 @@ static void test_nadam_matches_cpu(void **state)
     run_trajectory(cfg, 30);
 }
 
+/* L-BFGS runs its closure program from the host several times a step: the CUDA side's
+ * captured replays, alternating IO blocks and uploads between runs must give the CPU's
+ * trajectory (at the conformance tolerance for trajectories: L-BFGS amplifies rounding). */
+static void test_lbfgs_matches_cpu(void **state)
+{
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_LBFGS);
+    cfg.lbfgs_max_iter = 5;
+    cfg.lbfgs_history = 4;
+    cfg.lbfgs_line_search = IG_LINE_SEARCH_STRONG_WOLFE;
+    pair p;
+    pair_make(&p, cfg);
+    ig_tensor *xc = random_x(p.cpu, BATCH, 100), *xg = random_x(p.gpu, BATCH, 100);
+    ig_tensor *yc = random_labels(p.cpu, BATCH, 200), *yg = random_labels(p.gpu, BATCH, 200);
+    for (int s = 0; s < 3; s++) {
+        float lc, lg;
+        assert_int_equal(ig_train_batch(p.tc, xc, yc, &lc), IG_OK);
+        assert_int_equal(ig_train_batch(p.tg, xg, yg, &lg), IG_OK);
+        if (fabsf(lc - lg) > 1e-3f * fabsf(lc)) fail_msg("step %d: cpu loss %.8f, cuda loss %.8f", s, lc, lg);
+    }
+    double e = params_rel_err(p.mc, p.mg);
+    if (e > 1e-3) fail_msg("parameters after 3 L-BFGS steps differ: rel err %.3g", e);
+    ig_tensor_release(xc);
+    ig_tensor_release(xg);
+    ig_tensor_release(yc);
+    ig_tensor_release(yg);
+    pair_free(&p);
+}
+
 static void test_mse_matches_cpu(void **state)
 {
     ig_trainer_config cfg = ig_trainer_defaults();
@@ -514,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_adagrad_matches_cpu),
         cmocka_unit_test(test_adadelta_matches_cpu),
         cmocka_unit_test(test_nadam_matches_cpu),
+        cmocka_unit_test(test_lbfgs_matches_cpu),
         cmocka_unit_test(test_mse_matches_cpu),
         cmocka_unit_test(test_loss_kernels_match_cpu),
         cmocka_unit_test(test_graph_equals_eager),

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "train/optimizer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -330,11 +331,7 @@ static void test_plan_two_streams(void **state)
         g.vals[grads[i]].buf = IG_BUF_GRADS;
         g.vals[grads[i]].offset = g.vals[params[i]].offset;
     }
-    int all = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_PARAMS, 0, "all");
-    int gall = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_GRADS, 0, "gall");
-    int mom = leaf(&g, 1, (int64_t[]){(int64_t)(off / 4)}, IG_BUF_STATE, 256, "mom");
-    int hyper = leaf(&g, 1, (int64_t[]){64}, IG_BUF_STATE, 0, "hyper");
-    OK(ig_graph_node(&g, IG_OP_SGD, (int[]){all, gall, mom, hyper}, 4, NULL, "sgd", NULL));
+    OK(ig_opt_append(&g, IG_OPT_SGD, off, ig_align(sizeof(ig_opt_hyper))));
     int opt = g.n_nodes - 1;
 
     ig_schedule_streams(&g);

@@ -1,7 +1,7 @@
 /* test_schedules.c — learning-rate schedules against their closed forms (and against the
  * same rates written by hand: the step program computes them itself), clipping by global
- * norm where it binds, early stopping and reduce-on-plateau on scripted metrics, and the
- * rejection of bad settings. CPU backend. */
+ * norm where it binds, parameter groups (weight decay per parameter), early stopping and
+ * reduce-on-plateau on scripted metrics, and the rejection of bad settings. CPU backend. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -207,6 +207,60 @@ static void test_clipping_binds(void **state)
     ig_model_destroy(mb);
 }
 
+/* Parameter i's values after one step, for one optimizer configuration. */
+static float *after_one_step(ig_ctx *ctx, const ig_trainer_config *c, int param, int64_t *n)
+{
+    ig_model *m = model(ctx);
+    ig_trainer *t = trainer(m, c);
+    step(ctx, t, 5);
+    int64_t shape[IG_MAX_DIMS];
+    int nd = ig_model_param_shape(m, param, shape);
+    *n = 1;
+    for (int d = 0; d < nd; d++) *n *= shape[d];
+    float *p = malloc((size_t)*n * sizeof *p);
+    OK(ig_model_param_get(m, param, p, *n));
+    ig_trainer_destroy(t);
+    ig_model_destroy(m);
+    return p;
+}
+
+/* Parameter groups: with no decay on 1-D parameters, a bias moves exactly as without weight
+ * decay and a weight exactly as with it (L2 for SGD, decoupled for AdamW). */
+static void test_param_groups(void **state)
+{
+    ig_ctx *ctx = *state;
+    for (int o = 0; o < 2; o++) {
+        ig_trainer_config decay = ig_trainer_defaults_for(o ? IG_OPT_ADAMW : IG_OPT_SGD);
+        decay.learning_rate = 0.1f;
+        decay.weight_decay = 0.5f;
+        ig_trainer_config groups = decay, none = decay;
+        groups.no_decay_1d = true;
+        none.weight_decay = 0;
+        int64_t n;
+        /* parameters: fc1.weight, fc1.bias, fc2.weight, fc2.bias */
+        float *gb = after_one_step(ctx, &groups, 1, &n), *nb = after_one_step(ctx, &none, 1, &n);
+        assert_memory_equal(gb, nb, (size_t)n * sizeof *gb);
+        float *gw = after_one_step(ctx, &groups, 2, &n), *dw = after_one_step(ctx, &decay, 2, &n);
+        assert_memory_equal(gw, dw, (size_t)n * sizeof *gw);
+        float *db = after_one_step(ctx, &decay, 1, &n);
+        assert_true(memcmp(db, nb, (size_t)n * sizeof *db) != 0); /* decay did reach the bias there */
+        free(gb);
+        free(nb);
+        free(gw);
+        free(dw);
+        free(db);
+    }
+    ig_model *m = model(ctx);
+    ig_trainer_config c = ig_trainer_defaults();
+    ig_trainer *t = trainer(m, &c);
+    assert_int_equal(ig_trainer_set_weight_decay_scale(t, 4, 0), IG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ig_trainer_set_weight_decay_scale(t, 0, -1), IG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ig_trainer_set_weight_decay_scale(NULL, 0, 0), IG_ERR_INVALID_ARGUMENT);
+    OK(ig_trainer_set_weight_decay_scale(t, 0, 2.0f));
+    ig_trainer_destroy(t);
+    ig_model_destroy(m);
+}
+
 static void test_early_stopping(void **state)
 {
     ig_early_stopping_config c = ig_early_stopping_defaults();
@@ -300,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_closed_forms, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_schedule_reaches_the_step, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_clipping_binds, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_param_groups, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_early_stopping),
         cmocka_unit_test_setup_teardown(test_plateau, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_bad_settings, setup_cpu_ctx, teardown_ctx),

@@ -446,12 +446,41 @@ static outcome nadam_config(run *r, const cJSON *a, ig_trainer_config *c)
     return attr_field(r, a, "momentum_decay", &c->momentum_decay);
 }
 
+/* A count attribute; absent or null (PyTorch's None) keeps *field. */
+static outcome attr_count(run *r, const cJSON *a, const char *key, int *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, key);
+    if (!v || cJSON_IsNull(v)) return OUT_PASS;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble) return BAD(r, "attribute \"%s\" is not an integer", key);
+    *field = (int)v->valuedouble;
+    return OUT_PASS;
+}
+
+static outcome lbfgs_config(run *r, const cJSON *a, ig_trainer_config *c)
+{
+    CHECK(attr_field(r, a, "lr", &c->learning_rate));
+    CHECK(attr_count(r, a, "max_iter", &c->lbfgs_max_iter));
+    CHECK(attr_count(r, a, "max_eval", &c->lbfgs_max_eval));
+    CHECK(attr_count(r, a, "history_size", &c->lbfgs_history));
+    CHECK(attr_field(r, a, "tolerance_grad", &c->lbfgs_tolerance_grad));
+    CHECK(attr_field(r, a, "tolerance_change", &c->lbfgs_tolerance_change));
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(a, "line_search_fn");
+    if (!ls || cJSON_IsNull(ls)) return OUT_PASS;
+    if (!cJSON_IsString(ls)) return BAD(r, "attribute \"line_search_fn\" is not a string or null");
+    if (strcmp(ls->valuestring, "strong_wolfe") != 0)
+        return SKIPPED(r, "lbfgs line_search_fn '%s' not supported", ls->valuestring);
+    c->lbfgs_line_search = IG_LINE_SEARCH_STRONG_WOLFE;
+    return OUT_PASS;
+}
+
 static const char *const sgd_attrs[] = {"lr", "momentum", "dampening", "nesterov", "weight_decay", NULL};
 static const char *const adam_attrs[] = {"lr", "betas", "eps", "weight_decay", NULL};
 static const char *const rmsprop_attrs[] = {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", NULL};
 static const char *const adagrad_attrs[] = {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", NULL};
 static const char *const adadelta_attrs[] = {"lr", "rho", "eps", "weight_decay", NULL};
 static const char *const nadam_attrs[] = {"lr", "betas", "eps", "weight_decay", "momentum_decay", NULL};
+static const char *const lbfgs_attrs[] = {"lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change",
+                                          "history_size", "line_search_fn", NULL};
 
 static const opt_def opt_ops[] = {
     {"sgd", sgd_attrs, IG_OPT_SGD, sgd_config},
@@ -461,6 +490,7 @@ static const opt_def opt_ops[] = {
     {"adagrad", adagrad_attrs, IG_OPT_ADAGRAD, adagrad_config},
     {"adadelta", adadelta_attrs, IG_OPT_ADADELTA, adadelta_config},
     {"nadam", nadam_attrs, IG_OPT_NADAM, nadam_config},
+    {"lbfgs", lbfgs_attrs, IG_OPT_LBFGS, lbfgs_config}, /* model cases only: it needs a closure */
 };
 
 /* The entry of an op table (each entry starts with its name), or NULL. */
@@ -652,16 +682,17 @@ static outcome run_loss(run *r, const cJSON *c)
 static outcome build_opt(run *r, const opt_def *def, int64_t numel, ig_graph *g, size_t *state_bytes)
 {
     size_t bytes = (size_t)numel * sizeof(float), h = ig_align(sizeof(ig_opt_hyper));
-    *state_bytes = h + (size_t)ig_opt_moments(def->opt) * ig_align(bytes);
+    *state_bytes = ig_opt_state_bytes(def->opt, bytes, h);
     return ig_opt_append(g, def->opt, bytes, h) == IG_OK ? OUT_PASS : lib_failed(r, "ig_opt_append");
 }
 
-/* Uploads p0 and the hyperparameters, then per step: upload g_i, run, compare p_{i+1}. */
-static outcome opt_steps(run *r, ig_program *p, const ig_opt_hyper *hyper, const cJSON *grads, const cJSON *outputs,
-                         int steps, const ig_st_tensor *p0, void *const *mem)
+/* Uploads p0 and the optimizer's state, then per step: upload g_i, run, compare p_{i+1}. */
+static outcome opt_steps(run *r, ig_program *p, ig_optimizer opt, const ig_opt_hyper *hyper, const cJSON *grads,
+                         const cJSON *outputs, int steps, const ig_st_tensor *p0, void *const *mem)
 {
     ig_backend *be = r->ctx->backend;
-    if (be->upload(be, mem[0], p0->data, p0->nbytes) != IG_OK || be->upload(be, mem[2], hyper, sizeof *hyper) != IG_OK)
+    if (be->upload(be, mem[0], p0->data, p0->nbytes) != IG_OK ||
+        ig_opt_init_state(be, mem[2], opt, p0->nbytes, ig_align(sizeof(ig_opt_hyper)), hyper) != IG_OK)
         return lib_failed(r, "upload");
     float *got = malloc(p0->nbytes ? p0->nbytes : 1);
     if (!got) return BAD(r, "out of memory");
@@ -688,6 +719,7 @@ static outcome run_optimizer(run *r, const cJSON *c)
     const opt_def *def;
     ig_trainer_config cfg;
     CHECK(opt_config(r, op, cJSON_GetObjectItemCaseSensitive(c, "attrs"), &def, &cfg));
+    if (def->opt == IG_OPT_LBFGS) return SKIPPED(r, "lbfgs steps call a closure: model cases only");
     int steps, n;
     const cJSON *params, *grads, *outputs;
     CHECK(field_int(r, c, "steps", 1, 1 << 20, &steps));
@@ -710,7 +742,7 @@ static outcome run_optimizer(run *r, const cJSON *c)
     for (int k = 0; o == OUT_PASS && k < 3; k++)
         if (!(mem[k] = be->alloc(be, sizes[k]))) o = BAD(r, "out of backend memory");
     ig_opt_hyper hyper = ig_opt_hyper_from(&cfg);
-    if (o == OUT_PASS) o = opt_steps(r, p, &hyper, grads, outputs, steps, p0, mem);
+    if (o == OUT_PASS) o = opt_steps(r, p, def->opt, &hyper, grads, outputs, steps, p0, mem);
     for (int k = 0; k < 3; k++)
         if (mem[k]) be->free(be, mem[k], sizes[k]);
     ig_program_destroy(p);

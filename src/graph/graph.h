@@ -5,7 +5,7 @@
 
 #include "core/core.h"
 
-#define IG_MAX_IN 6
+#define IG_MAX_IN 8
 #define IG_MAX_OUT 2
 #define IG_NAME_LEN 48
 

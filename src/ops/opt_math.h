@@ -4,7 +4,8 @@
  *     t = h->step (the counter before it advances), computed once per run (CPU) or per
  *     block (CUDA);
  *   - ig_<opt>_one(p, g, state..., k): one parameter's update; returns the new parameter.
- * Every update starts from d = grad_scale·g + weight_decay·p (L2 decay on the gradient). */
+ * Every update starts from d = grad_scale·g + weight_decay·ds·p (L2 decay on the gradient),
+ * where ds is the parameter's weight-decay scale (its group's: 0 exempts it from decay). */
 #ifndef IG_OPT_MATH_H
 #define IG_OPT_MATH_H
 
@@ -23,7 +24,7 @@ static IG_HD inline float ig_ema(float avg, float x, float beta) { return beta *
 /* m, v: moving averages of d and d²; p ← p·shrink − (cm·m + cg·d) / (√v·inv_sqrt_bc2 + eps).
  * Adam(W) has cg = 0 and cm = lr / (1 − β1^(t+1)); NAdam weighs m and d by its μ schedule. */
 typedef struct ig_adam_coef {
-    float b1, b2, eps, l2, shrink, cm, cg, inv_sqrt_bc2, gs;
+    float b1, b2, eps, l2, lr_wd, cm, cg, inv_sqrt_bc2, gs; /* lr_wd: AdamW's lr·weight_decay */
 } ig_adam_coef;
 
 static IG_HD inline ig_adam_coef ig_adam_coefs(const ig_opt_hyper *h)
@@ -35,7 +36,7 @@ static IG_HD inline ig_adam_coef ig_adam_coefs(const ig_opt_hyper *h)
     k.b2 = h->beta2;
     k.eps = h->eps;
     k.l2 = h->decoupled ? 0.0f : wd;
-    k.shrink = h->decoupled ? 1.0f - lr * wd : 1.0f;
+    k.lr_wd = h->decoupled ? lr * wd : 0.0f;
     k.cm = (float)(lr / (1.0 - pow((double)h->beta1, t)));
     k.cg = 0.0f;
     k.inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow((double)h->beta2, t)));
@@ -69,12 +70,12 @@ static IG_HD inline void ig_nadam_advance(ig_opt_hyper *h)
     h->step++;
 }
 
-static IG_HD inline float ig_adam_one(float p, float g, float *m, float *v, const ig_adam_coef *k)
+static IG_HD inline float ig_adam_one(float p, float g, float *m, float *v, float ds, const ig_adam_coef *k)
 {
-    const float d = ig_opt_grad(g, p, k->gs, k->l2);
+    const float d = ig_opt_grad(g, p, k->gs, k->l2 * ds);
     *m = ig_ema(*m, d, k->b1);
     *v = ig_ema(*v, d * d, k->b2);
-    return p * k->shrink - (k->cm * *m + k->cg * d) / (sqrtf(*v) * k->inv_sqrt_bc2 + k->eps);
+    return p * (1.0f - k->lr_wd * ds) - (k->cm * *m + k->cg * d) / (sqrtf(*v) * k->inv_sqrt_bc2 + k->eps);
 }
 
 /* ---------------------------------------------------------------- RMSprop */
@@ -99,9 +100,10 @@ static IG_HD inline ig_rmsprop_coef ig_rmsprop_coefs(const ig_opt_hyper *h)
 
 /* sq: moving average of d²; ga (centered only): of d, so that the denominator estimates the
  * standard deviation; buf (momentum only): the momentum buffer. */
-static IG_HD inline float ig_rmsprop_one(float p, float g, float *sq, float *buf, float *ga, const ig_rmsprop_coef *k)
+static IG_HD inline float ig_rmsprop_one(float p, float g, float *sq, float *buf, float *ga, float ds,
+                                         const ig_rmsprop_coef *k)
 {
-    const float d = ig_opt_grad(g, p, k->gs, k->wd);
+    const float d = ig_opt_grad(g, p, k->gs, k->wd * ds);
     *sq = ig_ema(*sq, d * d, k->alpha);
     float var = *sq;
     if (k->centered) {
@@ -137,9 +139,9 @@ static IG_HD inline ig_adagrad_coef ig_adagrad_coefs(const ig_opt_hyper *h)
 
 /* sum: the sum of d² so far, from initial_accumulator_value (taken at the first step, as
  * state memory starts zeroed). */
-static IG_HD inline float ig_adagrad_one(float p, float g, float *sum, const ig_adagrad_coef *k)
+static IG_HD inline float ig_adagrad_one(float p, float g, float *sum, float ds, const ig_adagrad_coef *k)
 {
-    const float d = ig_opt_grad(g, p, k->gs, k->wd);
+    const float d = ig_opt_grad(g, p, k->gs, k->wd * ds);
     *sum = (k->first ? k->init : *sum) + d * d;
     return p - k->clr * d / (sqrtf(*sum) + k->eps);
 }
@@ -162,13 +164,18 @@ static IG_HD inline ig_adadelta_coef ig_adadelta_coefs(const ig_opt_hyper *h)
 }
 
 /* sq: moving average of d²; acc: of the squared updates. */
-static IG_HD inline float ig_adadelta_one(float p, float g, float *sq, float *acc, const ig_adadelta_coef *k)
+static IG_HD inline float ig_adadelta_one(float p, float g, float *sq, float *acc, float ds,
+                                          const ig_adadelta_coef *k)
 {
-    const float d = ig_opt_grad(g, p, k->gs, k->wd);
+    const float d = ig_opt_grad(g, p, k->gs, k->wd * ds);
     *sq = ig_ema(*sq, d * d, k->rho);
     const float delta = sqrtf(*acc + k->eps) / sqrtf(*sq + k->eps) * d;
     *acc = ig_ema(*acc, delta * delta, k->rho);
     return p - k->lr * delta;
 }
+
+/* The weight-decay scales come one per IG_DECAY_CHUNK parameters (every parameter's slot
+ * in the flat buffer starts on such a chunk), so the table is 1/64 of a moment buffer. */
+#define IG_DECAY_CHUNK 64
 
 #endif /* IG_OPT_MATH_H */

@@ -1,5 +1,8 @@
 /* optimizer.c — see optimizer.h. */
 #include "train/optimizer.h"
+#include "ops/opt_math.h"
+
+#include <stdlib.h>
 
 ig_opt_hyper ig_opt_hyper_from(const ig_trainer_config *c)
 {
@@ -54,6 +57,7 @@ static const struct {
     [IG_OPT_ADAGRAD] = {IG_OP_ADAGRAD, 1, "adagrad"},    /* sum */
     [IG_OPT_ADADELTA] = {IG_OP_ADADELTA, 2, "adadelta"}, /* square_avg, acc_delta */
     [IG_OPT_NADAM] = {IG_OP_NADAM, 2, "nadam"},          /* m, v */
+    [IG_OPT_LBFGS] = {IG_OP_NOP, 0, "lbfgs"},            /* no update node: run from the host (lbfgs.c) */
 };
 
 int ig_opt_moments(ig_optimizer o) { return opt_table[o].moments; }
@@ -70,14 +74,40 @@ int ig_flat_leaf(ig_graph *g, size_t bytes, ig_buf buf, size_t offset, const cha
     return v;
 }
 
+size_t ig_opt_decay_count(size_t bytes) { return (bytes / sizeof(float) + IG_DECAY_CHUNK - 1) / IG_DECAY_CHUNK; }
+
+size_t ig_opt_decay_at(ig_optimizer o, size_t bytes, size_t moments_at)
+{
+    return moments_at + (size_t)ig_opt_moments(o) * ig_align(bytes);
+}
+
+size_t ig_opt_state_bytes(ig_optimizer o, size_t bytes, size_t moments_at)
+{
+    return ig_opt_decay_at(o, bytes, moments_at) + ig_align(ig_opt_decay_count(bytes) * sizeof(float));
+}
+
+ig_status ig_opt_init_state(ig_backend *be, void *state, ig_optimizer o, size_t bytes, size_t moments_at,
+                            const ig_opt_hyper *hyper)
+{
+    size_t n = ig_opt_decay_count(bytes);
+    float *ones = malloc(n * sizeof *ones);
+    if (!ones) return ig_fail(IG_ERR_OUT_OF_MEMORY, "optimizer: out of memory");
+    for (size_t i = 0; i < n; i++) ones[i] = 1.0f;
+    ig_status st = be->upload(be, (char *)state + ig_opt_decay_at(o, bytes, moments_at), ones, n * sizeof *ones);
+    free(ones);
+    return st == IG_OK ? be->upload(be, state, hyper, sizeof *hyper) : st;
+}
+
 ig_status ig_opt_append(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at)
 {
     static const char *const moment_names[] = {"moment1", "moment2", "moment3"};
-    int in[6], n = 0, moments = ig_opt_moments(o);
+    int in[7], n = 0, moments = ig_opt_moments(o);
     in[n++] = ig_flat_leaf(g, bytes, IG_BUF_PARAMS, 0, "params");
     in[n++] = ig_flat_leaf(g, bytes, IG_BUF_GRADS, 0, "grads");
     for (int k = 0; k < moments; k++)
         in[n++] = ig_flat_leaf(g, bytes, IG_BUF_STATE, moments_at + (size_t)k * ig_align(bytes), moment_names[k]);
+    in[n++] = ig_flat_leaf(g, ig_opt_decay_count(bytes) * sizeof(float), IG_BUF_STATE,
+                           ig_opt_decay_at(o, bytes, moments_at), "decay_scales");
     in[n++] = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
     for (int k = 0; k < n; k++)
         if (in[k] < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "optimizer: out of memory");

@@ -3,7 +3,9 @@
 #include "io/dataset.h"
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "train/lbfgs.h"
 #include "train/loss.h"
+#include "ops/opt_math.h"
 #include "train/optimizer.h"
 
 #include <math.h>
@@ -22,6 +24,7 @@ struct ig_trainer {
     ig_program_cache step, eval;       /* batches through IO */
     ig_program_cache step_ds, eval_ds; /* batches gathered from a resident dataset */
     int64_t epochs;                    /* epochs run by ig_train_epoch (keys the shuffle) */
+    ig_lbfgs *lbfgs;                   /* L-BFGS's host state (NULL for the other optimizers) */
 };
 
 _Static_assert(IG_LOSS_RING == IG_LOSS_HISTORY, "the public history length is the ring's");
@@ -56,6 +59,12 @@ ig_trainer_config ig_trainer_defaults(void)
         .lr_decay = 0.0f,
         .initial_accumulator_value = 0.0f,
         .momentum_decay = 4e-3f,
+        .lbfgs_max_iter = 20,
+        .lbfgs_max_eval = 0,
+        .lbfgs_history = 100,
+        .lbfgs_tolerance_grad = 1e-7f,
+        .lbfgs_tolerance_change = 1e-9f,
+        .lbfgs_line_search = IG_LINE_SEARCH_NONE,
     };
 }
 
@@ -75,6 +84,7 @@ ig_trainer_config ig_trainer_defaults_for(ig_optimizer optimizer)
         c.eps = 1e-6f;
         break;
     case IG_OPT_NADAM: c.learning_rate = 2e-3f; break;
+    case IG_OPT_LBFGS: c.learning_rate = 1.0f; break;
     default: break;
     }
     return c;
@@ -88,6 +98,25 @@ static ig_status check_optimizer(const ig_trainer_config *c)
 {
     const char *fn = "ig_trainer_create";
     const ig_optimizer o = c->optimizer;
+    if (o == IG_OPT_LBFGS) {
+        if (c->lbfgs_history < 1)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: L-BFGS history %d must be >= 1", fn, c->lbfgs_history);
+        if (c->lbfgs_max_iter < 1)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: L-BFGS max_iter %d must be >= 1", fn, c->lbfgs_max_iter);
+        if (c->lbfgs_max_eval < 0)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: L-BFGS max_eval %d must be >= 0 (0: max_iter·5/4)", fn,
+                           c->lbfgs_max_eval);
+        if (!finite_nonneg(c->lbfgs_tolerance_grad) || !finite_nonneg(c->lbfgs_tolerance_change))
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: L-BFGS tolerance_grad %g and tolerance_change %g must be "
+                           "finite numbers >= 0", fn, c->lbfgs_tolerance_grad, c->lbfgs_tolerance_change);
+        if ((int)c->lbfgs_line_search < IG_LINE_SEARCH_NONE || c->lbfgs_line_search > IG_LINE_SEARCH_STRONG_WOLFE)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: unknown L-BFGS line search %d", fn, (int)c->lbfgs_line_search);
+        /* torch.optim.LBFGS has neither; the update is the host's, not the device node's */
+        if (c->weight_decay != 0 || c->max_grad_norm != 0)
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: L-BFGS takes no weight_decay (%g) or max_grad_norm (%g)", fn,
+                           c->weight_decay, c->max_grad_norm);
+        return IG_OK;
+    }
     if ((o == IG_OPT_SGD || o == IG_OPT_RMSPROP) && !(c->momentum >= 0 && c->momentum < 1))
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: momentum %g must be in [0, 1)", fn, c->momentum);
     if (o == IG_OPT_SGD) {
@@ -172,7 +201,7 @@ static ig_status check_config(const ig_trainer_config *c)
                        c->label_smoothing);
     if (c->loss == IG_LOSS_HUBER && !(c->huber_delta > 0 && isfinite(c->huber_delta)))
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: huber_delta %g must be a finite number > 0", fn, c->huber_delta);
-    if ((int)c->optimizer < IG_OPT_SGD || c->optimizer > IG_OPT_NADAM)
+    if ((int)c->optimizer < IG_OPT_SGD || c->optimizer > IG_OPT_LBFGS)
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: unknown optimizer %d", fn, (int)c->optimizer);
     if (!(c->learning_rate > 0) || !isfinite(c->learning_rate))
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: learning_rate %g must be a finite number > 0", fn, c->learning_rate);
@@ -202,12 +231,17 @@ ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_traine
     t->cfg = *cfg;
     t->hyper = ig_opt_hyper_from(cfg);
     t->n_moments = ig_opt_moments(cfg->optimizer);
-    t->state_bytes = moments_offset() + (size_t)t->n_moments * m->params_bytes;
+    t->state_bytes = ig_opt_state_bytes(cfg->optimizer, m->params_bytes, moments_offset());
     ig_backend *be = t->ctx->backend;
     t->grads = be->alloc(be, m->params_bytes);
     t->state = be->alloc(be, t->state_bytes);
-    ig_status st = (t->grads && t->state) ? be->upload(be, t->state, &t->hyper, sizeof t->hyper)
-                                          : ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_trainer_create: cannot allocate optimizer state");
+    ig_status st = (t->grads && t->state)
+                       ? ig_opt_init_state(be, t->state, cfg->optimizer, m->params_bytes, moments_offset(), &t->hyper)
+                       : ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_trainer_create: cannot allocate optimizer state");
+    for (int i = 0; st == IG_OK && cfg->no_decay_1d && i < m->n_params; i++)
+        if (m->g.vals[m->params[i].val].shape.ndim == 1) st = ig_trainer_set_weight_decay_scale(t, i, 0.0f);
+    if (st == IG_OK && cfg->optimizer == IG_OPT_LBFGS)
+        st = ig_lbfgs_create(cfg, be, m->param_mem, t->grads, m->params_bytes, &t->lbfgs);
     if (st != IG_OK) {
         ig_trainer_destroy(t);
         return st;
@@ -226,6 +260,7 @@ void ig_trainer_destroy(ig_trainer *t)
     ig_backend *be = t->ctx->backend;
     if (t->grads) be->free(be, t->grads, t->m->params_bytes);
     if (t->state) be->free(be, t->state, t->state_bytes);
+    ig_lbfgs_destroy(t->lbfgs);
     free(t);
 }
 
@@ -256,10 +291,18 @@ static ig_status build_loss(ig_trainer *t, int64_t batch, ig_graph *g, int *labe
 static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss)
 {
     ig_model *m = t->m;
-    int hy = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
-    int ring = ig_flat_leaf(g, IG_LOSS_RING * sizeof(float), IG_BUF_STATE, ring_offset(), "loss_ring");
-    if (hy < 0 || ring < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
-    IG_TRY(ig_graph_node(g, IG_OP_RECORD_LOSS, (int[]){loss, hy, ring}, 3, NULL, "record_loss", NULL));
+    /* L-BFGS's step program is its closure: it stops at the gradients, and the host reads
+     * the loss back, runs the update and records the step's loss */
+    bool closure = t->cfg.optimizer == IG_OPT_LBFGS;
+    int hy = -1;
+    if (closure) {
+        g->vals[loss].buf = IG_BUF_IO;
+    } else {
+        hy = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
+        int ring = ig_flat_leaf(g, IG_LOSS_RING * sizeof(float), IG_BUF_STATE, ring_offset(), "loss_ring");
+        if (hy < 0 || ring < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
+        IG_TRY(ig_graph_node(g, IG_OP_RECORD_LOSS, (int[]){loss, hy, ring}, 3, NULL, "record_loss", NULL));
+    }
     int n = m->n_params;
     int *wrt = malloc((size_t)(n ? n : 1) * sizeof *wrt), *grads = malloc((size_t)(n ? n : 1) * sizeof *grads);
     ig_status st = (wrt && grads) ? IG_OK : ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
@@ -278,6 +321,7 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
     free(wrt);
     free(grads);
     IG_TRY(st);
+    if (closure) return IG_OK;
 
     if (t->cfg.max_grad_norm > 0) {
         int gr = ig_flat_leaf(g, m->params_bytes, IG_BUF_GRADS, 0, "grads");
@@ -416,8 +460,45 @@ static ig_status run_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y
     return IG_OK;
 }
 
+/* L-BFGS's closure: the batch is written before each run (where the backend overlaps
+ * copies, consecutive runs read alternate IO blocks). */
+typedef struct closure_arg {
+    ig_trainer *t;
+    ig_program *p;
+    const ig_tensor *x, *y;
+} closure_arg;
+
+static ig_status run_closure(void *arg, float *loss)
+{
+    closure_arg *c = arg;
+    ig_program *p = c->p;
+    IG_TRY(ig_program_write(p, p->inputs[0], c->x->data, c->x->nbytes));
+    IG_TRY(ig_program_write(p, p->inputs[1], c->y->data, c->y->nbytes));
+    IG_TRY(ig_program_run(p, c->t->m->param_mem, c->t->grads, c->t->state));
+    return ig_program_read(p, p->outputs[0], loss, sizeof *loss);
+}
+
+static ig_status lbfgs_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, float *loss)
+{
+    int64_t batch;
+    IG_TRY(check_batch(t, x, y, "ig_train_batch", &batch));
+    closure_arg c = {t, NULL, x, y};
+    IG_TRY(get_program(t, (ig_program_key){.batch = batch}, true, &c.p));
+    float l;
+    IG_TRY(ig_lbfgs_step(t->lbfgs, ig_hyper_lr(&t->hyper, t->hyper.step), run_closure, &c, &l));
+    /* what a device step does itself: its loss into the ring, the counter advanced */
+    ig_backend *be = t->ctx->backend;
+    float *ring = (float *)((char *)t->state + ring_offset());
+    IG_TRY(be->upload(be, ring + t->hyper.step % IG_LOSS_RING, &l, sizeof l));
+    t->hyper.step++;
+    IG_TRY(be->upload(be, (char *)t->state + offsetof(ig_opt_hyper, step), &t->hyper.step, sizeof t->hyper.step));
+    if (loss) *loss = l;
+    return IG_OK;
+}
+
 ig_status ig_train_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y, float *loss)
 {
+    if (t && t->cfg.optimizer == IG_OPT_LBFGS) return lbfgs_batch(t, x, y, loss);
     ig_program *p;
     IG_TRY(run_batch(t, x, y, true, "ig_train_batch", &p));
     return loss ? ig_trainer_losses(t, t->hyper.step - 1, 1, loss) : IG_OK;
@@ -470,6 +551,27 @@ ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr)
     return be->upload(be, (char *)t->state + offsetof(ig_opt_hyper, lr), &lr, sizeof lr);
 }
 
+ig_status ig_trainer_set_weight_decay_scale(ig_trainer *t, int param, float scale)
+{
+    const char *fn = "ig_trainer_set_weight_decay_scale";
+    if (!t) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL trainer", fn);
+    if (param < 0 || param >= t->m->n_params)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: parameter %d out of range (the model has %d)", fn, param, t->m->n_params);
+    if (!(scale >= 0) || !isfinite(scale))
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: scale %g must be a finite number >= 0", fn, scale);
+    /* every parameter's slot starts on a chunk of the table and covers whole chunks */
+    const ig_val *v = &t->m->g.vals[t->m->params[param].val];
+    size_t first = v->offset / sizeof(float) / IG_DECAY_CHUNK, n = ig_opt_decay_count(ig_val_bytes(v));
+    float *scales = malloc(n * sizeof *scales);
+    if (!scales) return ig_fail(IG_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+    for (size_t i = 0; i < n; i++) scales[i] = scale;
+    ig_backend *be = t->ctx->backend;
+    size_t at = ig_opt_decay_at(t->cfg.optimizer, t->m->params_bytes, moments_offset()) + first * sizeof(float);
+    ig_status st = be->upload(be, (char *)t->state + at, scales, n * sizeof *scales);
+    free(scales);
+    return st;
+}
+
 float ig_trainer_learning_rate(const ig_trainer *t) { return t ? t->hyper.lr : 0.0f; }
 float ig_trainer_current_learning_rate(const ig_trainer *t) { return t ? ig_hyper_lr(&t->hyper, t->hyper.step) : 0.0f; }
 int64_t ig_trainer_step_count(const ig_trainer *t) { return t ? t->hyper.step : 0; }
@@ -520,6 +622,9 @@ ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *c
 {
     const char *fn = "ig_train_epoch";
     if (!cfg) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL config", fn);
+    if (t && t->cfg.optimizer == IG_OPT_LBFGS)
+        return ig_fail(IG_ERR_UNSUPPORTED, "%s: L-BFGS evaluates each batch several times per step, from the host; "
+                       "train it with ig_train_batch", fn);
     IG_TRY(check_dataset(t, ds, cfg->batch_size, fn));
     int64_t n = ds->size, b = cfg->batch_size < n ? cfg->batch_size : n;
     int64_t full = n / b, tail = cfg->drop_last ? 0 : n % b;

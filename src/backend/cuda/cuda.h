@@ -30,9 +30,10 @@ void ig_cuda_elem_loss(const float *pred, const float *target, float *loss, floa
 void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int64_t rows, int64_t width, int mode,
                       float threshold, cudaStream_t s);
 
-/* Optimizers over the flat buffer; `hyper` points at an ig_opt_hyper in device memory.
+/* Optimizers over the flat buffer; `ds` is the weight-decay scale of each IG_DECAY_CHUNK
+ * parameters; `hyper` points at an ig_opt_hyper in device memory.
  * Each ends by advancing the step counter (a second, one-thread kernel). */
-void ig_cuda_sgd(float *p, const float *g, float *buf, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, cudaStream_t s);
 void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, cudaStream_t s);
 /* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample. */
 void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row, size_t yrow,
@@ -41,11 +42,11 @@ void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor,
 /* Clipping by global norm: the factor lands in the hyperparameter block (src/ops/clip.c). */
 void ig_cuda_clip_grad_norm(const float *g, size_t n, float *partials, int n_partials, float max_norm, void *hyper,
                             cudaStream_t s);
-void ig_cuda_adam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s);
-void ig_cuda_nadam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s);
-void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, void *hyper, size_t n, cudaStream_t s);
-void ig_cuda_adagrad(float *p, const float *g, float *sum, void *hyper, size_t n, cudaStream_t s);
-void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, cudaStream_t s);
+void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n, cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -68,12 +68,13 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
                          (int)n->attrs.i[0], n->attrs.f[0], s);
         break;
     }
-    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), numel(g, n->in[0]), s); break;
-    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
-    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
-    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
-    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), numel(g, n->in[0]), s); break;
-    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
+    /* inputs: params, grads, moments..., decay scales, hyper */
+    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
+    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
+    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
+    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), s); break;
+    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
+    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
     case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), s); break;
     case IG_OP_GATHER: {
         const ig_val *xa = &g->vals[n->in[0]];

@@ -16,14 +16,14 @@ static unsigned grid_for(size_t n)
     return (unsigned)(blocks > 2048 ? 2048 : blocks ? blocks : 1);
 }
 
-__global__ void sgd_kernel(float *p, const float *g, float *buf, const ig_opt_hyper *h, size_t n)
+__global__ void sgd_kernel(float *p, const float *g, float *buf, const float *ds, const ig_opt_hyper *h, size_t n)
 {
     const float lr = ig_hyper_lr(h, h->step), wd = h->weight_decay, mu = h->momentum, damp = h->dampening;
     const float gs = ig_hyper_grad_scale(h);
     const bool first = h->step == 0, nesterov = h->nesterov;
     GRID_STRIDE(i, n)
     {
-        float d = ig_opt_grad(g[i], p[i], gs, wd);
+        float d = ig_opt_grad(g[i], p[i], gs, wd * ds[i / IG_DECAY_CHUNK]);
         if (mu != 0.0f) {
             buf[i] = first ? d : mu * buf[i] + (1.0f - damp) * d;
             d = nesterov ? d + mu * buf[i] : buf[i];
@@ -35,7 +35,8 @@ __global__ void sgd_kernel(float *p, const float *g, float *buf, const ig_opt_hy
 /* Four elements per thread with 16-byte accesses (the flat buffers are 256-byte aligned; a
  * trainer's is a multiple of 64 floats long, and the last n % 4 of any other go one by one).
  * Adam(W) and NAdam differ only in their coefficients (src/ops/opt_math.h). */
-__global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, const ig_opt_hyper *h, size_t n, bool nadam)
+__global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, const float *ds, const ig_opt_hyper *h,
+                            size_t n, bool nadam)
 {
     float4 *p = (float4 *)pf, *m = (float4 *)mf, *v = (float4 *)vf;
     const float4 *g = (const float4 *)gf;
@@ -46,45 +47,47 @@ __global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, co
     GRID_STRIDE(i, n4)
     {
         float4 pi = p[i], gi = g[i], mi = m[i], vi = v[i];
-        pi.x = ig_adam_one(pi.x, gi.x, &mi.x, &vi.x, &k);
-        pi.y = ig_adam_one(pi.y, gi.y, &mi.y, &vi.y, &k);
-        pi.z = ig_adam_one(pi.z, gi.z, &mi.z, &vi.z, &k);
-        pi.w = ig_adam_one(pi.w, gi.w, &mi.w, &vi.w, &k);
+        const float d = ds[i / (IG_DECAY_CHUNK / 4)]; /* a float4 never straddles two chunks */
+        pi.x = ig_adam_one(pi.x, gi.x, &mi.x, &vi.x, d, &k);
+        pi.y = ig_adam_one(pi.y, gi.y, &mi.y, &vi.y, d, &k);
+        pi.z = ig_adam_one(pi.z, gi.z, &mi.z, &vi.z, d, &k);
+        pi.w = ig_adam_one(pi.w, gi.w, &mi.w, &vi.w, d, &k);
         p[i] = pi;
         m[i] = mi;
         v[i] = vi;
     }
     if (blockIdx.x == 0 && threadIdx.x < n % 4) {
         size_t i = n4 * 4 + threadIdx.x;
-        pf[i] = ig_adam_one(pf[i], gf[i], &mf[i], &vf[i], &k);
+        pf[i] = ig_adam_one(pf[i], gf[i], &mf[i], &vf[i], ds[i / IG_DECAY_CHUNK], &k);
     }
 }
 
 /* The optimizers below: coefficients once per block from the device hyperparameter block,
  * then one element per thread (the arithmetic is src/ops/opt_math.h's). */
-__global__ void rmsprop_kernel(float *p, const float *g, float *sq, float *buf, float *ga, const ig_opt_hyper *h,
-                               size_t n)
+__global__ void rmsprop_kernel(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds,
+                               const ig_opt_hyper *h, size_t n)
 {
     __shared__ ig_rmsprop_coef k;
     if (threadIdx.x == 0) k = ig_rmsprop_coefs(h);
     __syncthreads();
-    GRID_STRIDE(i, n) p[i] = ig_rmsprop_one(p[i], g[i], &sq[i], &buf[i], &ga[i], &k);
+    GRID_STRIDE(i, n) p[i] = ig_rmsprop_one(p[i], g[i], &sq[i], &buf[i], &ga[i], ds[i / IG_DECAY_CHUNK], &k);
 }
 
-__global__ void adagrad_kernel(float *p, const float *g, float *sum, const ig_opt_hyper *h, size_t n)
+__global__ void adagrad_kernel(float *p, const float *g, float *sum, const float *ds, const ig_opt_hyper *h, size_t n)
 {
     __shared__ ig_adagrad_coef k;
     if (threadIdx.x == 0) k = ig_adagrad_coefs(h);
     __syncthreads();
-    GRID_STRIDE(i, n) p[i] = ig_adagrad_one(p[i], g[i], &sum[i], &k);
+    GRID_STRIDE(i, n) p[i] = ig_adagrad_one(p[i], g[i], &sum[i], ds[i / IG_DECAY_CHUNK], &k);
 }
 
-__global__ void adadelta_kernel(float *p, const float *g, float *sq, float *acc, const ig_opt_hyper *h, size_t n)
+__global__ void adadelta_kernel(float *p, const float *g, float *sq, float *acc, const float *ds, const ig_opt_hyper *h,
+                                size_t n)
 {
     __shared__ ig_adadelta_coef k;
     if (threadIdx.x == 0) k = ig_adadelta_coefs(h);
     __syncthreads();
-    GRID_STRIDE(i, n) p[i] = ig_adadelta_one(p[i], g[i], &sq[i], &acc[i], &k);
+    GRID_STRIDE(i, n) p[i] = ig_adadelta_one(p[i], g[i], &sq[i], &acc[i], ds[i / IG_DECAY_CHUNK], &k);
 }
 
 /* Separate from the update: every thread of the update must read the same counter. */
@@ -102,40 +105,40 @@ extern "C" void ig_cuda_record_loss(const float *loss, const void *hyper, float 
     record_loss_kernel<<<1, 1, 0, s>>>(loss, (const ig_opt_hyper *)hyper, ring);
 }
 
-extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, cudaStream_t s)
 {
-    sgd_kernel<<<grid_for(n), 256, 0, s>>>(p, g, buf, (const ig_opt_hyper *)hyper, n);
+    sgd_kernel<<<grid_for(n), 256, 0, s>>>(p, g, buf, ds, (const ig_opt_hyper *)hyper, n);
     step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_adam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, cudaStream_t s)
 {
-    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, (const ig_opt_hyper *)hyper, n, false);
+    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, ds, (const ig_opt_hyper *)hyper, n, false);
     step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_nadam(float *p, const float *g, float *m, float *v, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, cudaStream_t s)
 {
-    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, (const ig_opt_hyper *)hyper, n, true);
+    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, ds, (const ig_opt_hyper *)hyper, n, true);
     nadam_step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, void *hyper, size_t n,
+extern "C" void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n,
                                 cudaStream_t s)
 {
-    rmsprop_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sq, buf, ga, (const ig_opt_hyper *)hyper, n);
+    rmsprop_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sq, buf, ga, ds, (const ig_opt_hyper *)hyper, n);
     step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_adagrad(float *p, const float *g, float *sum, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, cudaStream_t s)
 {
-    adagrad_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sum, (const ig_opt_hyper *)hyper, n);
+    adagrad_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sum, ds, (const ig_opt_hyper *)hyper, n);
     step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, void *hyper, size_t n,
+extern "C" void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n,
                                  cudaStream_t s)
 {
-    adadelta_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sq, acc, (const ig_opt_hyper *)hyper, n);
+    adadelta_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sq, acc, ds, (const ig_opt_hyper *)hyper, n);
     step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
 }
