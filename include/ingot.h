@@ -193,8 +193,37 @@ ig_status ig_model_set_output(ig_model *m, ig_value v);
 ig_value ig_dense(ig_model *m, ig_value x, int64_t units, bool bias, const char *name);
 ig_value ig_relu(ig_model *m, ig_value x, const char *name);
 ig_value ig_tanh(ig_model *m, ig_value x, const char *name);
+/* More elementwise activations, any shape, with PyTorch's definitions:
+ *   leaky_relu: x > 0 ? x : slope·x (nn.LeakyReLU(negative_slope); PyTorch's default 0.01)
+ *   elu:        x > 0 ? x : alpha·(eˣ − 1) (nn.ELU(alpha); default 1)
+ *   sigmoid:    1 / (1 + e⁻ˣ)
+ *   swish:      x·sigmoid(x) (nn.SiLU)
+ *   gelu:       x·Φ(x), Φ the standard normal CDF (nn.GELU()); with tanh_approximation,
+ *               ½x·(1 + tanh(√(2/π)·(x + 0.044715x³))) (nn.GELU(approximate='tanh'))
+ * A slope or alpha that is not finite is a build error; negative ones are allowed, as in
+ * PyTorch. */
+ig_value ig_leaky_relu(ig_model *m, ig_value x, float slope, const char *name);
+ig_value ig_elu(ig_model *m, ig_value x, float alpha, const char *name);
+ig_value ig_sigmoid(ig_model *m, ig_value x, const char *name);
+ig_value ig_swish(ig_model *m, ig_value x, const char *name);
+ig_value ig_gelu(ig_model *m, ig_value x, bool tanh_approximation, const char *name);
+/* Softmax over the last axis (nn.Softmax(dim=-1)), computed stably (each row shifted by its
+ * maximum). For classification, train on logits with the cross-entropy losses (they include
+ * the softmax) and keep this for a model's probability output or attention-like layers. */
+ig_value ig_softmax(ig_model *m, ig_value x, const char *name);
 /* [n, d1, d2, ...] -> [n, d1·d2·...]. No copy. */
 ig_value ig_flatten(ig_model *m, ig_value x, const char *name);
+/* Pooling over NCHW activations [n, c, h, w], with PyTorch's semantics: square windows of
+ * `kernel`, moved by `stride`, over the input padded by `padding` on each side (0 ≤ padding ≤
+ * kernel/2, the kernel no larger than the padded input); output [n, c, oh, ow] with
+ * oh = (h + 2·padding − kernel) / stride + 1 rounded down (no ceil mode), likewise ow.
+ * Max pooling never picks padding; its gradient goes to the first maximum of each window
+ * (nn.MaxPool2d). Average pooling divides by kernel², padding included (nn.AvgPool2d's
+ * count_include_pad=True). A bad argument or input is a build error naming the layer. */
+ig_value ig_maxpool2d(ig_model *m, ig_value x, int64_t kernel, int64_t stride, int64_t padding, const char *name);
+ig_value ig_avgpool2d(ig_model *m, ig_value x, int64_t kernel, int64_t stride, int64_t padding, const char *name);
+/* [n, c, h, w] -> [n, c]: the mean of each channel (AdaptiveAvgPool2d(1), then flatten). */
+ig_value ig_global_avgpool(ig_model *m, ig_value x, const char *name);
 /* Elementwise a + b of equal shapes (residual connections). */
 ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name);
 

@@ -12,6 +12,7 @@
 #include <ingot.h>
 
 #include "backend/backend.h"
+#include "ops/pool_math.h"
 #include "train/loss.h"
 
 #include <math.h>
@@ -526,6 +527,201 @@ static void test_resident_epoch_matches_cpu(void **state)
     pair_free(&p);
 }
 
+/* ---------------------------------------------------------------- pooling */
+
+/* One POOL2D node (attrs {mode, kernel, stride, padding}) on x [6, 3, 9, 8] and its
+ * gradient for a seed dy, run on ctx: y and dx. */
+static void run_pool_node(ig_ctx *ctx, const int64_t *at, float *y, size_t ny, float *dx, size_t nx)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    ig_shape xs = {.ndim = 4, .d = {6, 3, 9, 8}};
+    int xv = ig_graph_leaf(&g, &xs, IG_F32, "x"), yv, dyv, dxv;
+    assert_true(xv >= 0);
+    g.vals[xv].buf = IG_BUF_IO;
+    ig_attrs attrs = {.i = {at[0], at[1], at[2], at[3]}};
+    assert_int_equal(ig_graph_node(&g, IG_OP_POOL2D, &xv, 1, &attrs, "pool", &yv), IG_OK);
+    assert_int_equal(ig_shape_numel(&g.vals[yv].shape), ny);
+    dyv = ig_graph_leaf(&g, &g.vals[yv].shape, IG_F32, "dy");
+    assert_true(dyv >= 0);
+    g.vals[dyv].buf = IG_BUF_IO;
+    assert_int_equal(ig_autodiff(&g, 1, &yv, &dyv, 1, &xv, &dxv), IG_OK);
+    assert_int_equal(ig_graph_materialize(&g, yv, &yv), IG_OK);
+    assert_int_equal(ig_graph_materialize(&g, dxv, &dxv), IG_OK);
+    g.vals[yv].buf = g.vals[dxv].buf = IG_BUF_IO;
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
+    uint64_t seed = 11;
+    /* a coarse grid of values, so max windows meet ties (the first maximum must win) */
+    for (size_t i = 0; i < nx; i++) x[i] = roundf(4.0f * frand(&seed)) / 4.0f;
+    for (size_t i = 0; i < ny; i++) dy[i] = frand(&seed);
+    ig_program *p;
+    assert_int_equal(ig_program_create(ctx, &g, &p), IG_OK);
+    assert_int_equal(ig_program_write(p, xv, x, nx * sizeof *x), IG_OK);
+    assert_int_equal(ig_program_write(p, dyv, dy, ny * sizeof *dy), IG_OK);
+    assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
+    assert_int_equal(ig_program_read(p, yv, y, ny * sizeof *y), IG_OK);
+    assert_int_equal(ig_program_read(p, dxv, dx, nx * sizeof *dx), IG_OK);
+    ig_program_destroy(p);
+    ig_graph_free(&g);
+    free(x);
+    free(dy);
+}
+
+/* Each pooling's forward and backward against the CPU's (1e-5), and twice on the GPU, bit
+ * for bit: the backward pass gathers per input, so it needs no atomics. */
+static void test_pool_kernels_match_cpu(void **state)
+{
+    static const int64_t cases[][4] = {
+        {IG_POOL_MAX, 2, 2, 0}, {IG_POOL_MAX, 3, 2, 1}, {IG_POOL_MAX, 2, 1, 0}, {IG_POOL_AVG, 3, 2, 1},
+        {IG_POOL_AVG, 2, 1, 1}, {IG_POOL_GLOBAL_AVG, 0, 0, 0},
+    };
+    ig_ctx *cpu, *gpu;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const int64_t *at = cases[c];
+        int64_t oh = 1, ow = 1;
+        if (at[0] != IG_POOL_GLOBAL_AVG) {
+            oh = (9 + 2 * at[3] - at[1]) / at[2] + 1;
+            ow = (8 + 2 * at[3] - at[1]) / at[2] + 1;
+        }
+        size_t ny = (size_t)(6 * 3 * oh * ow), nx = 6 * 3 * 9 * 8;
+        float *yc = malloc(ny * sizeof(float)), *yg = malloc(ny * sizeof(float)), *yg2 = malloc(ny * sizeof(float));
+        float *dc = malloc(nx * sizeof(float)), *dg = malloc(nx * sizeof(float)), *dg2 = malloc(nx * sizeof(float));
+        run_pool_node(cpu, at, yc, ny, dc, nx);
+        run_pool_node(gpu, at, yg, ny, dg, nx);
+        run_pool_node(gpu, at, yg2, ny, dg2, nx);
+        double ey = rel_err(yg, yc, (int64_t)ny), ed = rel_err(dg, dc, (int64_t)nx);
+        if (ey > 1e-5 || ed > 1e-5) fail_msg("pool case %zu: y rel err %.3g, dx rel err %.3g", c, ey, ed);
+        assert_memory_equal(yg, yg2, ny * sizeof(float));
+        assert_memory_equal(dg, dg2, nx * sizeof(float));
+        free(yc), free(yg), free(yg2), free(dc), free(dg), free(dg2);
+    }
+    ig_ctx_destroy(cpu);
+    ig_ctx_destroy(gpu);
+}
+
+/* image → pool → flatten → dense trained a few steps on both backends: losses, parameters
+ * and predictions agree (1e-5). */
+static ig_model *build_pool_model(ig_ctx *ctx, int kind)
+{
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, 2, 7, 6}, 4, &m), IG_OK);
+    ig_value v = ig_model_input(m);
+    if (kind == 0) v = ig_flatten(m, ig_maxpool2d(m, v, 3, 2, 1, "pool"), "flat");
+    else if (kind == 1) v = ig_flatten(m, ig_avgpool2d(m, v, 2, 1, 0, "pool"), "flat");
+    else v = ig_global_avgpool(m, v, "pool");
+    ig_dense(m, v, OUT, true, "fc");
+    assert_int_equal(ig_model_status(m), IG_OK);
+    return m;
+}
+
+static ig_tensor *random_images(ig_ctx *ctx, int64_t n, uint64_t seed)
+{
+    ig_tensor *x;
+    assert_int_equal(ig_tensor_create(ctx, IG_F32, (int64_t[]){n, 2, 7, 6}, 4, &x), IG_OK);
+    float *d = ig_tensor_data(x);
+    for (int64_t i = 0; i < n * 2 * 7 * 6; i++) d[i] = frand(&seed);
+    return x;
+}
+
+static void test_pool_models_match_cpu(void **state)
+{
+    for (int kind = 0; kind < 3; kind++) {
+        ig_ctx *cpu, *gpu;
+        assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+        assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+        ig_model *mc = build_pool_model(cpu, kind), *mg = build_pool_model(gpu, kind);
+        copy_params(mc, mg);
+        ig_trainer_config cfg = ig_trainer_defaults();
+        ig_trainer *tc, *tg;
+        assert_int_equal(ig_trainer_create(mc, &cfg, &tc), IG_OK);
+        assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
+        for (int s = 0; s < 5; s++) {
+            ig_tensor *xc = random_images(cpu, BATCH, 300 + s), *xg = random_images(gpu, BATCH, 300 + s);
+            ig_tensor *yc = random_labels(cpu, BATCH, 400 + s), *yg = random_labels(gpu, BATCH, 400 + s);
+            float lc, lg;
+            assert_int_equal(ig_train_batch(tc, xc, yc, &lc), IG_OK);
+            assert_int_equal(ig_train_batch(tg, xg, yg, &lg), IG_OK);
+            if (fabsf(lc - lg) > 1e-5f * fabsf(lc)) fail_msg("pool model %d step %d: cpu %.8f, cuda %.8f", kind, s, lc, lg);
+            ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(yc), ig_tensor_release(yg);
+        }
+        double e = params_rel_err(mc, mg);
+        if (e > 1e-5) fail_msg("pool model %d: parameters differ, rel err %.3g", kind, e);
+        ig_tensor *xc = random_images(cpu, 9, 7), *xg = random_images(gpu, 9, 7), *oc, *og;
+        assert_int_equal(ig_predict(mc, xc, &oc), IG_OK);
+        assert_int_equal(ig_predict(mg, xg, &og), IG_OK);
+        assert_true(rel_err(ig_tensor_data(og), ig_tensor_data(oc), ig_tensor_numel(oc)) < 1e-5);
+        ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(oc), ig_tensor_release(og);
+        ig_trainer_destroy(tc);
+        ig_trainer_destroy(tg);
+        ig_model_destroy(mc);
+        ig_model_destroy(mg);
+        ig_ctx_destroy(cpu);
+        ig_ctx_destroy(gpu);
+    }
+}
+
+/* dense(70) → activation → dense on both backends, a few training steps: losses, parameters
+ * (so the backward kernels) and predictions agree (1e-5). 70 units: softmax rows longer than
+ * a warp, with a ragged end. */
+static ig_model *build_act_model(ig_ctx *ctx, int kind)
+{
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, IN}, 2, &m), IG_OK);
+    ig_value v = ig_dense(m, ig_model_input(m), 70, true, "fc1");
+    switch (kind) {
+    case 0: v = ig_leaky_relu(m, v, 0.2f, "act"); break;
+    case 1: v = ig_elu(m, v, 1.3f, "act"); break;
+    case 2: v = ig_sigmoid(m, v, "act"); break;
+    case 3: v = ig_swish(m, v, "act"); break;
+    case 4: v = ig_gelu(m, v, false, "act"); break;
+    case 5: v = ig_gelu(m, v, true, "act"); break;
+    default: v = ig_softmax(m, v, "act"); break;
+    }
+    ig_dense(m, v, OUT, true, "fc2");
+    assert_int_equal(ig_model_status(m), IG_OK);
+    return m;
+}
+
+static void test_activation_models_match_cpu(void **state)
+{
+    for (int kind = 0; kind < 7; kind++) {
+        ig_ctx *cpu, *gpu;
+        assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+        assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+        ig_model *mc = build_act_model(cpu, kind), *mg = build_act_model(gpu, kind);
+        copy_params(mc, mg);
+        ig_trainer_config cfg = ig_trainer_defaults();
+        ig_trainer *tc, *tg;
+        assert_int_equal(ig_trainer_create(mc, &cfg, &tc), IG_OK);
+        assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
+        for (int s = 0; s < 5; s++) {
+            ig_tensor *xc = random_x(cpu, BATCH, 500 + s), *xg = random_x(gpu, BATCH, 500 + s);
+            ig_tensor *yc = random_labels(cpu, BATCH, 600 + s), *yg = random_labels(gpu, BATCH, 600 + s);
+            float lc, lg;
+            assert_int_equal(ig_train_batch(tc, xc, yc, &lc), IG_OK);
+            assert_int_equal(ig_train_batch(tg, xg, yg, &lg), IG_OK);
+            if (fabsf(lc - lg) > 1e-5f * fabsf(lc)) fail_msg("activation %d step %d: cpu %.8f, cuda %.8f", kind, s, lc, lg);
+            ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(yc), ig_tensor_release(yg);
+        }
+        double e = params_rel_err(mc, mg);
+        if (e > 1e-5) fail_msg("activation %d: parameters differ, rel err %.3g", kind, e);
+        ig_tensor *xc = random_x(cpu, 33, 9), *xg = random_x(gpu, 33, 9), *oc, *og;
+        assert_int_equal(ig_predict(mc, xc, &oc), IG_OK);
+        assert_int_equal(ig_predict(mg, xg, &og), IG_OK);
+        double ep = rel_err(ig_tensor_data(og), ig_tensor_data(oc), ig_tensor_numel(oc));
+        if (ep > 1e-5) fail_msg("activation %d: predictions differ, rel err %.3g", kind, ep);
+        ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(oc), ig_tensor_release(og);
+        ig_trainer_destroy(tc);
+        ig_trainer_destroy(tg);
+        ig_model_destroy(mc);
+        ig_model_destroy(mg);
+        ig_ctx_destroy(cpu);
+        ig_ctx_destroy(gpu);
+    }
+}
+
 int main(void)
 {
     ig_ctx *ctx;
@@ -548,6 +744,9 @@ int main(void)
         cmocka_unit_test(test_graph_equals_eager),
         cmocka_unit_test(test_loss_ring_and_memory),
         cmocka_unit_test(test_resident_epoch_matches_cpu),
+        cmocka_unit_test(test_pool_kernels_match_cpu),
+        cmocka_unit_test(test_pool_models_match_cpu),
+        cmocka_unit_test(test_activation_models_match_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "nn/model.h"
 #include "ops/loss_math.h"
 #include "ops/ops.h"
+#include "ops/pool_math.h"
 
 /* Error model. The numerical gradient of L at x is (L(x+h) − L(x−h)) / 2h with h the step
  * actually taken in f32 (eps = 1e-2 rounded at x). Two errors add up:
@@ -36,6 +37,7 @@
 #define S1(a) {.ndim = 1, .d = {a}}
 #define S2(a, b) {.ndim = 2, .d = {a, b}}
 #define S3(a, b, c) {.ndim = 3, .d = {a, b, c}}
+#define S4(a, b, c, e) {.ndim = 4, .d = {a, b, c, e}}
 
 /* Where an op has a kink (relu's at 0), a central difference that straddles it measures
  * neither one-sided slope. Inputs are redrawn until the kink's argument is at least
@@ -46,6 +48,8 @@ typedef enum kink {
     KINK_INPUT, /* the kink's argument is input 0 (standalone relu) */
     KINK_DENSE, /* the kink's argument is the pre-activation x·wᵀ + b (dense with fused relu) */
     KINK_DIFF,  /* elementwise losses: at input 0 − input 1 = 0 (mae) and = ±attrs.f[0] (huber) */
+    KINK_TIES,  /* max pooling: where two values of a window are equal; input 0 is drawn as a
+                 * shuffle of values 2/n apart (n ≤ 100: more than EPS), so no step makes a tie */
 } kink;
 
 typedef struct gc_case {
@@ -78,6 +82,20 @@ static const gc_case cases[] = {
     {"relu", IG_OP_RELU, 1, {S2(3, 5)}, F32x3, {.i = {0}}, 0, false, TOL_SMOOTH, KINK_INPUT,
      "kink at 0: inputs redrawn away from it"},
     {"tanh", IG_OP_TANH, 1, {S2(3, 5)}, F32x3, {.i = {0}}, 0, false, TOL_SMOOTH, KINK_NONE, "smooth"},
+    {"leaky_relu", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_LEAKY_RELU}, .f = {0.1f}}, 0, false, TOL_SMOOTH,
+     KINK_INPUT, "slope 0.1; kink at 0: inputs redrawn away from it"},
+    {"leaky_relu_negative", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_LEAKY_RELU}, .f = {-0.5f}}, 0, false,
+     TOL_SMOOTH, KINK_INPUT, "a negative slope: the derivative's side follows x, not y"},
+    {"elu", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_ELU}, .f = {1.5f}}, 0, false, TOL_SMOOTH, KINK_INPUT,
+     "alpha 1.5: the slope jumps at 0, inputs redrawn away from it"},
+    {"sigmoid", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_SIGMOID}}, 0, false, TOL_SMOOTH, KINK_NONE,
+     "smooth, derivative from the output"},
+    {"swish", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_SWISH}}, 0, false, TOL_SMOOTH, KINK_NONE, "smooth"},
+    {"gelu", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_GELU}}, 0, false, TOL_SMOOTH, KINK_NONE, "erf form"},
+    {"gelu_tanh", IG_OP_ACT, 1, {S2(3, 5)}, F32x3, {.i = {IG_ACT_GELU_TANH}}, 0, false, TOL_SMOOTH, KINK_NONE,
+     "tanh approximation"},
+    {"softmax", IG_OP_SOFTMAX, 1, {S3(2, 3, 5)}, F32x3, {.i = {0}}, 0, false, TOL_SMOOTH, KINK_NONE,
+     "rows of the last axis of a 3-D input"},
     {"reshape_flatten", IG_OP_RESHAPE, 1, {S3(2, 3, 4)}, F32x3, {.shape = {.ndim = 1, .d = {12}}}, 0, false,
      TOL_LINEAR, KINK_NONE, "a view: the gradient is the seed reshaped back"},
     {"reshape_unflatten", IG_OP_RESHAPE, 1, {S2(2, 12)}, F32x3, {.shape = {.ndim = 2, .d = {3, 4}}}, 0, false,
@@ -108,6 +126,16 @@ static const gc_case cases[] = {
      KINK_NONE, "probabilities and targets in [0.1, 0.9]"},
     {"bce_with_logits", IG_OP_ELEM_LOSS, 2, {S2(3, 4), S2(3, 4)}, F32x3, {.i = {IG_ELEM_BCE_LOGITS}}, 1u << 1, false,
      TOL_SMOOTH, KINK_NONE, "logits; targets in [0.1, 0.9]; an upstream scalar seed"},
+    {"maxpool", IG_OP_POOL2D, 1, {S4(2, 2, 5, 5)}, F32x3, {.i = {IG_POOL_MAX, 3, 2, 1}}, 0, false, TOL_LINEAR,
+     KINK_TIES, "kernel 3, stride 2, padding 1: overlapping windows, one maximum each"},
+    {"maxpool_s1", IG_OP_POOL2D, 1, {S4(1, 2, 4, 5)}, F32x3, {.i = {IG_POOL_MAX, 2, 1, 0}}, 0, false, TOL_LINEAR,
+     KINK_TIES, "kernel 2, stride 1: an input is the maximum of up to four windows"},
+    {"avgpool", IG_OP_POOL2D, 1, {S4(2, 2, 5, 5)}, F32x3, {.i = {IG_POOL_AVG, 3, 2, 1}}, 0, false, TOL_LINEAR,
+     KINK_NONE, "linear; padding counts in the divisor"},
+    {"avgpool_floor", IG_OP_POOL2D, 1, {S4(2, 3, 5, 4)}, F32x3, {.i = {IG_POOL_AVG, 2, 2, 0}}, 0, false, TOL_LINEAR,
+     KINK_NONE, "the last row is outside every window (floor output size)"},
+    {"global_avgpool", IG_OP_POOL2D, 1, {S4(2, 3, 4, 5)}, F32x3, {.i = {IG_POOL_GLOBAL_AVG}}, 0, false, TOL_LINEAR,
+     KINK_NONE, "linear: [n, c, h, w] -> [n, c]"},
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
@@ -151,6 +179,15 @@ static void draw_inputs(const gc_case *c, uint64_t seed, inputs *in)
         if (c->dtype[k] == IG_I32) {
             int64_t classes = c->shape[0].d[c->shape[0].ndim - 1];
             for (size_t j = 0; j < n; j++) ((int32_t *)in->data[k])[j] = (int32_t)(ig_rng_u64(s, j) % (uint64_t)classes);
+        } else if (c->kinks == KINK_TIES && k == 0) {
+            float *x = in->data[k];
+            for (size_t j = 0; j < n; j++) x[j] = -1.0f + 2.0f * ((float)j + 0.5f) / (float)n;
+            for (size_t j = n - 1; j > 0; j--) { /* Fisher–Yates */
+                size_t i = (size_t)(ig_rng_u64(s, j) % (j + 1));
+                float t = x[i];
+                x[i] = x[j];
+                x[j] = t;
+            }
         } else {
             bool prob = is_probability(c, k);
             for (size_t j = 0; j < n; j++)

@@ -4,6 +4,7 @@
  * 2 the cases or tensors could not be read (or the device is missing). */
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "ops/pool_math.h"
 #include "train/loss.h"
 #include "train/optimizer.h"
 #include "safetensors_read.h"
@@ -295,15 +296,171 @@ static outcome add_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in,
     return graph_node(r, g, IG_OP_ADD, in, n_in, NULL, y);
 }
 
+/* Pooling: PyTorch's defaults (stride = kernel, padding 0). */
+static outcome pool_attrs_of(run *r, const cJSON *attrs, int64_t *k, int64_t *s, int64_t *p)
+{
+    double kernel, stride, padding;
+    CHECK(attr_num(r, attrs, "kernel", NAN, &kernel));
+    CHECK(attr_num(r, attrs, "stride", kernel, &stride));
+    CHECK(attr_num(r, attrs, "padding", 0, &padding));
+    if (kernel != floor(kernel) || stride != floor(stride) || padding != floor(padding) || fabs(kernel) > INT32_MAX ||
+        fabs(stride) > INT32_MAX || fabs(padding) > INT32_MAX)
+        return BAD(r, "pool kernel, stride and padding must be integers");
+    *k = (int64_t)kernel;
+    *s = (int64_t)stride;
+    *p = (int64_t)padding;
+    return OUT_PASS;
+}
+
+static outcome pool_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int mode, int *y)
+{
+    ig_attrs at = {.i = {mode}};
+    if (mode != IG_POOL_GLOBAL_AVG) CHECK(pool_attrs_of(r, attrs, &at.i[1], &at.i[2], &at.i[3]));
+    return graph_node(r, g, IG_OP_POOL2D, in, n_in, &at, y);
+}
+
+static outcome maxpool_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)
+{
+    return pool_graph(r, g, attrs, in, n_in, IG_POOL_MAX, y);
+}
+
+static outcome avgpool_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)
+{
+    return pool_graph(r, g, attrs, in, n_in, IG_POOL_AVG, y);
+}
+
+static outcome global_avgpool_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)
+{
+    return pool_graph(r, g, attrs, in, n_in, IG_POOL_GLOBAL_AVG, y);
+}
+
+static outcome maxpool_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)
+{
+    int64_t k, s, p;
+    CHECK(pool_attrs_of(r, layer, &k, &s, &p));
+    *v = ig_maxpool2d(m, *v, k, s, p, name);
+    return OUT_PASS;
+}
+
+static outcome avgpool_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)
+{
+    int64_t k, s, p;
+    CHECK(pool_attrs_of(r, layer, &k, &s, &p));
+    *v = ig_avgpool2d(m, *v, k, s, p, name);
+    return OUT_PASS;
+}
+
+static outcome global_avgpool_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)
+{
+    *v = ig_global_avgpool(m, *v, name);
+    return OUT_PASS;
+}
+
+/* The ACT kinds. GELU's "approximate" ("none" or "tanh") picks the kind, defaulting to the
+ * case's op (gelu or gelu_tanh); LeakyReLU's and ELU's parameter defaults as in PyTorch. */
+static outcome act_attrs_of(run *r, const cJSON *attrs, int kind, ig_attrs *at)
+{
+    double p = 0;
+    if (kind == IG_ACT_LEAKY_RELU) CHECK(attr_num(r, attrs, "slope", 0.01, &p));
+    if (kind == IG_ACT_ELU) CHECK(attr_num(r, attrs, "alpha", 1.0, &p));
+    if (kind == IG_ACT_GELU || kind == IG_ACT_GELU_TANH) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(attrs, "approximate");
+        if (a && !cJSON_IsString(a)) return BAD(r, "attribute \"approximate\" is not a string");
+        if (a && strcmp(a->valuestring, "none") && strcmp(a->valuestring, "tanh"))
+            return SKIPPED(r, "gelu approximate '%s' not supported", a->valuestring);
+        if (a) kind = strcmp(a->valuestring, "tanh") ? IG_ACT_GELU : IG_ACT_GELU_TANH;
+    }
+    *at = (ig_attrs){.i = {kind}, .f = {(float)p}};
+    return OUT_PASS;
+}
+
+static outcome act_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int kind, int *y)
+{
+    ig_attrs at;
+    CHECK(act_attrs_of(r, attrs, kind, &at));
+    return graph_node(r, g, IG_OP_ACT, in, n_in, &at, y);
+}
+
+static outcome act_model(run *r, ig_model *m, const cJSON *layer, const char *name, int kind, ig_value *v)
+{
+    ig_attrs at;
+    CHECK(act_attrs_of(r, layer, kind, &at));
+    float p = at.f[0];
+    switch (at.i[0]) {
+    case IG_ACT_LEAKY_RELU: *v = ig_leaky_relu(m, *v, p, name); break;
+    case IG_ACT_ELU: *v = ig_elu(m, *v, p, name); break;
+    case IG_ACT_SIGMOID: *v = ig_sigmoid(m, *v, name); break;
+    case IG_ACT_SWISH: *v = ig_swish(m, *v, name); break;
+    default: *v = ig_gelu(m, *v, at.i[0] == IG_ACT_GELU_TANH, name); break;
+    }
+    return OUT_PASS;
+}
+
+/* The graph and model functions of one ACT kind. */
+#define ACT_LAYER(op, kind)                                                                                     \
+    static outcome op##_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)         \
+    {                                                                                                           \
+        return act_graph(r, g, attrs, in, n_in, kind, y);                                                       \
+    }                                                                                                           \
+    static outcome op##_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)           \
+    {                                                                                                           \
+        return act_model(r, m, layer, name, kind, v);                                                           \
+    }
+ACT_LAYER(leaky_relu, IG_ACT_LEAKY_RELU)
+ACT_LAYER(elu, IG_ACT_ELU)
+ACT_LAYER(sigmoid, IG_ACT_SIGMOID)
+ACT_LAYER(swish, IG_ACT_SWISH)
+ACT_LAYER(gelu, IG_ACT_GELU)
+ACT_LAYER(gelu_tanh, IG_ACT_GELU_TANH)
+#undef ACT_LAYER
+
+/* Softmax runs over the last axis only. */
+static outcome softmax_axis(run *r, const cJSON *attrs, int ndim)
+{
+    double axis;
+    CHECK(attr_num(r, attrs, "axis", -1, &axis));
+    if (axis != -1 && axis != ndim - 1) return SKIPPED(r, "softmax over axis %g (only the last)", axis);
+    return OUT_PASS;
+}
+
+static outcome softmax_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)
+{
+    CHECK(softmax_axis(r, attrs, g->vals[in[0]].shape.ndim));
+    return graph_node(r, g, IG_OP_SOFTMAX, in, n_in, NULL, y);
+}
+
+static outcome softmax_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)
+{
+    int64_t shape[IG_MAX_DIMS];
+    CHECK(softmax_axis(r, layer, ig_model_value_shape(m, *v, shape)));
+    *v = ig_softmax(m, *v, name);
+    return OUT_PASS;
+}
+
 static const char *const no_attrs[] = {NULL};
+static const char *const slope_attrs[] = {"slope", NULL};
+static const char *const alpha_attrs[] = {"alpha", NULL};
+static const char *const gelu_attrs[] = {"approximate", NULL};
+static const char *const softmax_attrs[] = {"axis", NULL};
+static const char *const pool_attrs[] = {"kernel", "stride", "padding", NULL};
 static const char *const dense_attrs[] = {"units", "bias", NULL};
 
 static const layer_def layer_ops[] = {
     {"dense", dense_attrs, dense_graph, dense_model},
     {"relu", no_attrs, relu_graph, relu_model},
     {"tanh", no_attrs, tanh_graph, tanh_model},
+    {"leaky_relu", slope_attrs, leaky_relu_graph, leaky_relu_model},
+    {"elu", alpha_attrs, elu_graph, elu_model},
+    {"sigmoid", no_attrs, sigmoid_graph, sigmoid_model},
+    {"swish", no_attrs, swish_graph, swish_model},
+    {"gelu", gelu_attrs, gelu_graph, gelu_model},
+    {"gelu_tanh", gelu_attrs, gelu_tanh_graph, gelu_tanh_model},
+    {"softmax", softmax_attrs, softmax_graph, softmax_model},
     {"flatten", no_attrs, flatten_graph, flatten_model},
     {"add", no_attrs, add_graph, NULL},
+    {"maxpool2d", pool_attrs, maxpool_graph, maxpool_model},
+    {"avgpool2d", pool_attrs, avgpool_graph, avgpool_model},
+    {"global_avgpool", no_attrs, global_avgpool_graph, global_avgpool_model},
 };
 
 /* A loss: the trainer's enum (src/train/loss.c picks its fused op and target), and how the

@@ -38,8 +38,6 @@ typedef struct ig_val {
     char name[IG_NAME_LEN];
 } ig_val;
 
-typedef enum ig_act { IG_ACT_NONE = 0, IG_ACT_RELU, IG_ACT_TANH } ig_act;
-
 /* Small fixed attributes: each op documents which fields it reads. */
 typedef struct ig_attrs {
     int64_t i[4];
@@ -73,6 +71,11 @@ typedef enum ig_op {
     IG_OP_RMSPROP,
     IG_OP_ADAGRAD,
     IG_OP_ADADELTA,
+    IG_OP_ACT,
+    IG_OP_SOFTMAX,
+    IG_OP_SOFTMAX_GRAD,
+    IG_OP_POOL2D,
+    IG_OP_POOL2D_GRAD,
     IG_OP_COUNT
 } ig_op;
 

@@ -1,6 +1,7 @@
 /* model.c — the model builder (layers → graph nodes), parameters and prediction. */
 #include "nn/model.h"
 #include "ops/ops.h"
+#include "ops/pool_math.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -182,6 +183,49 @@ static ig_value unary(ig_model *m, ig_op op, const char *fn, const char *kind, i
 ig_value ig_relu(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_RELU, "ig_relu", "relu", x, name); }
 ig_value ig_tanh(ig_model *m, ig_value x, const char *name) { return unary(m, IG_OP_TANH, "ig_tanh", "tanh", x, name); }
 
+/* An ACT node of kind `act` with parameter p (named `what` in messages; NULL: none). */
+static ig_value act(ig_model *m, const char *fn, const char *kind, ig_value x, int act, const char *what, float p,
+                    const char *name)
+{
+    if (!usable(m, fn, &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, kind, name, ln);
+    if (what && !isfinite(p))
+        return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "%s '%s': %s is %g (must be finite)", kind, ln, what, p));
+    ig_attrs at = {.i = {act}, .f = {p}};
+    return add_node(m, IG_OP_ACT, &x, 1, &at, ln);
+}
+
+ig_value ig_leaky_relu(ig_model *m, ig_value x, float slope, const char *name)
+{
+    return act(m, "ig_leaky_relu", "leaky_relu", x, IG_ACT_LEAKY_RELU, "negative slope", slope, name);
+}
+
+ig_value ig_elu(ig_model *m, ig_value x, float alpha, const char *name)
+{
+    return act(m, "ig_elu", "elu", x, IG_ACT_ELU, "alpha", alpha, name);
+}
+
+ig_value ig_sigmoid(ig_model *m, ig_value x, const char *name)
+{
+    return act(m, "ig_sigmoid", "sigmoid", x, IG_ACT_SIGMOID, NULL, 0.0f, name);
+}
+
+ig_value ig_swish(ig_model *m, ig_value x, const char *name)
+{
+    return act(m, "ig_swish", "swish", x, IG_ACT_SWISH, NULL, 0.0f, name);
+}
+
+ig_value ig_gelu(ig_model *m, ig_value x, bool tanh_approximation, const char *name)
+{
+    return act(m, "ig_gelu", "gelu", x, tanh_approximation ? IG_ACT_GELU_TANH : IG_ACT_GELU, NULL, 0.0f, name);
+}
+
+ig_value ig_softmax(ig_model *m, ig_value x, const char *name)
+{
+    return unary(m, IG_OP_SOFTMAX, "ig_softmax", "softmax", x, name);
+}
+
 ig_value ig_flatten(ig_model *m, ig_value x, const char *name)
 {
     if (!usable(m, "ig_flatten", &x, 1)) return IG_NO_VALUE;
@@ -192,6 +236,33 @@ ig_value ig_flatten(ig_model *m, ig_value x, const char *name)
     for (int i = 1; i < xs->ndim; i++) rest *= xs->d[i];
     ig_attrs at = {.shape = ig_shape_make(1, &rest)};
     return add_node(m, IG_OP_RESHAPE, &x, 1, &at, ln);
+}
+
+/* The checks (input rank, kernel, stride, padding, a kernel larger than its padded input) are
+ * POOL2D's shape inference, so they hold again when a batch size is re-inferred. */
+static ig_value pool(ig_model *m, const char *fn, const char *kind, ig_value x, int mode, int64_t kernel,
+                     int64_t stride, int64_t padding, const char *name)
+{
+    if (!usable(m, fn, &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, kind, name, ln);
+    ig_attrs at = {.i = {mode, kernel, stride, padding}};
+    return add_node(m, IG_OP_POOL2D, &x, 1, &at, ln);
+}
+
+ig_value ig_maxpool2d(ig_model *m, ig_value x, int64_t kernel, int64_t stride, int64_t padding, const char *name)
+{
+    return pool(m, "ig_maxpool2d", "maxpool", x, IG_POOL_MAX, kernel, stride, padding, name);
+}
+
+ig_value ig_avgpool2d(ig_model *m, ig_value x, int64_t kernel, int64_t stride, int64_t padding, const char *name)
+{
+    return pool(m, "ig_avgpool2d", "avgpool", x, IG_POOL_AVG, kernel, stride, padding, name);
+}
+
+ig_value ig_global_avgpool(ig_model *m, ig_value x, const char *name)
+{
+    return pool(m, "ig_global_avgpool", "global_avgpool", x, IG_POOL_GLOBAL_AVG, 0, 0, 0, name);
 }
 
 ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name)

@@ -8,6 +8,9 @@ static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_RELU] = &ig_op_relu_def,
     [IG_OP_TANH] = &ig_op_tanh_def,
     [IG_OP_ACT_GRAD] = &ig_op_act_grad_def,
+    [IG_OP_ACT] = &ig_op_act_def,
+    [IG_OP_SOFTMAX] = &ig_op_softmax_def,
+    [IG_OP_SOFTMAX_GRAD] = &ig_op_softmax_grad_def,
     [IG_OP_RESHAPE] = &ig_op_reshape_def,
     [IG_OP_ADD] = &ig_op_add_def,
     [IG_OP_SCALE] = &ig_op_scale_def,
@@ -26,6 +29,8 @@ static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_GATHER] = &ig_op_gather_def,
     [IG_OP_EVAL_ACCUM] = &ig_op_eval_accum_def,
     [IG_OP_CLIP_GRAD_NORM] = &ig_op_clip_grad_norm_def,
+    [IG_OP_POOL2D] = &ig_op_pool2d_def,
+    [IG_OP_POOL2D_GRAD] = &ig_op_pool2d_grad_def,
 };
 
 const ig_op_def *ig_op_get(ig_op op)

@@ -5,6 +5,7 @@
 #define IG_OPS_H
 
 #include "graph/graph.h"
+#include "ops/act_math.h"
 
 /* State handed to VJP rules while the backward graph is built. */
 typedef struct ig_ad ig_ad;
@@ -38,11 +39,13 @@ const ig_op_def *ig_op_get(ig_op op);
 /* Per-family definitions, gathered by op_table.c. */
 extern const ig_op_def ig_op_dense_def, ig_op_matmul_def, ig_op_dense_wgrad_def;
 extern const ig_op_def ig_op_relu_def, ig_op_tanh_def, ig_op_act_grad_def;
+extern const ig_op_def ig_op_act_def, ig_op_softmax_def, ig_op_softmax_grad_def;
 extern const ig_op_def ig_op_reshape_def, ig_op_add_def, ig_op_scale_def, ig_op_copy_def;
 extern const ig_op_def ig_op_sparse_ce_def, ig_op_cross_entropy_def, ig_op_elem_loss_def, ig_op_accuracy_def;
 extern const ig_op_def ig_op_sgd_def, ig_op_adam_def, ig_op_record_loss_def;
 extern const ig_op_def ig_op_nadam_def, ig_op_rmsprop_def, ig_op_adagrad_def, ig_op_adadelta_def;
 extern const ig_op_def ig_op_gather_def, ig_op_eval_accum_def, ig_op_clip_grad_norm_def;
+extern const ig_op_def ig_op_pool2d_def, ig_op_pool2d_grad_def;
 
 /* Partial sums of squares the CLIP_GRAD_NORM node writes before combining them. */
 #define IG_NORM_PARTIALS 256

@@ -69,7 +69,10 @@ ig_status ig_cpu_dense(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_matmul(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_relu(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_tanh(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_act(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_act_grad(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_softmax(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_softmax_grad(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_add(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_scale(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_copy(const ig_graph *g, const ig_node *n, void *const *bases);
@@ -87,6 +90,8 @@ ig_status ig_cpu_record_loss(const ig_graph *g, const ig_node *n, void *const *b
 ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_eval_accum(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_clip_grad_norm(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_pool2d(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_pool2d_grad(const ig_graph *g, const ig_node *n, void *const *bases);
 
 /* tanh in place (dense with tanh, and the standalone op). */
 void ig_cpu_tanh_inplace(float *x, size_t n);

@@ -12,6 +12,9 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_RELU] = ig_cpu_relu,
     [IG_OP_TANH] = ig_cpu_tanh,
     [IG_OP_ACT_GRAD] = ig_cpu_act_grad,
+    [IG_OP_ACT] = ig_cpu_act,
+    [IG_OP_SOFTMAX] = ig_cpu_softmax,
+    [IG_OP_SOFTMAX_GRAD] = ig_cpu_softmax_grad,
     [IG_OP_RESHAPE] = NULL, /* a view: nothing to run */
     [IG_OP_ADD] = ig_cpu_add,
     [IG_OP_SCALE] = ig_cpu_scale,
@@ -30,6 +33,8 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_GATHER] = ig_cpu_gather,
     [IG_OP_EVAL_ACCUM] = ig_cpu_eval_accum,
     [IG_OP_CLIP_GRAD_NORM] = ig_cpu_clip_grad_norm,
+    [IG_OP_POOL2D] = ig_cpu_pool2d,
+    [IG_OP_POOL2D_GRAD] = ig_cpu_pool2d_grad,
 };
 
 static void *cpu_alloc(ig_backend *be, size_t bytes)

@@ -7,13 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops/pool_math.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Elementwise. `act`: 1 relu, 2 tanh (ig_act). */
-void ig_cuda_act(const float *x, float *y, size_t n, int act, cudaStream_t s);
-void ig_cuda_act_grad(const float *dy, const float *y, float *dx, size_t n, int act, cudaStream_t s);
+/* Elementwise. `act`: an ig_act kind, `p` its parameter (src/ops/act_math.h); x (the
+ * input) is NULL for the kinds whose derivative comes from the output y. */
+void ig_cuda_act(const float *x, float *y, size_t n, int act, float p, cudaStream_t s);
+void ig_cuda_act_grad(const float *dy, const float *y, const float *x, float *dx, size_t n, int act, float p,
+                      cudaStream_t s);
+/* Softmax over rows of w values, and its gradient from the output y. */
+void ig_cuda_softmax(const float *x, float *y, int64_t rows, int64_t w, cudaStream_t s);
+void ig_cuda_softmax_grad(const float *dy, const float *y, float *dx, int64_t rows, int64_t w, cudaStream_t s);
 void ig_cuda_add(const float *a, const float *b, float *y, size_t n, cudaStream_t s);
 void ig_cuda_scale(const float *x, const float *factor, float *y, size_t n, cudaStream_t s);
 void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, cudaStream_t s);
@@ -47,6 +54,11 @@ void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds
 void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n, cudaStream_t s);
 void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, cudaStream_t s);
 void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n, cudaStream_t s);
+
+/* POOL2D over `planes` NCHW planes, and its gradient (src/ops/pool.c). */
+void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom *g, cudaStream_t s);
+void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t planes, const ig_pool_geom *g,
+                         cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,9 @@
-/* cuda_eltwise.cu — elementwise kernels: activations, their gradient, add, scale, and the
- * bias gradient (column sums). Grid-stride loops; sizes from the caller. */
+/* cuda_eltwise.cu — elementwise kernels: activations (act_math.h's math, as on the CPU),
+ * their gradient, softmax, add, scale, and the bias gradient (column sums). Grid-stride
+ * loops; sizes from the caller. */
 #include "cuda.h"
+
+#include "ops/act_math.h"
 
 #include <math.h>
 
@@ -12,14 +15,57 @@ static unsigned grid_for(size_t n)
 
 #define GRID_STRIDE(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
-__global__ void act_kernel(const float *x, float *y, size_t n, int act)
+__global__ void act_kernel(const float *x, float *y, size_t n, int act, float p)
 {
-    GRID_STRIDE(i, n) y[i] = act == 1 ? fmaxf(x[i], 0.0f) : tanhf(x[i]);
+    GRID_STRIDE(i, n) y[i] = ig_act_fwd(act, p, x[i]);
 }
 
-__global__ void act_grad_kernel(const float *dy, const float *y, float *dx, size_t n, int act)
+/* x is NULL for the kinds whose derivative comes from y */
+__global__ void act_grad_kernel(const float *dy, const float *y, const float *x, float *dx, size_t n, int act, float p)
 {
-    GRID_STRIDE(i, n) dx[i] = act == 1 ? (y[i] > 0.0f ? dy[i] : 0.0f) : dy[i] * (1.0f - y[i] * y[i]);
+    GRID_STRIDE(i, n) dx[i] = dy[i] * ig_act_deriv(act, p, x ? x[i] : 0.0f, y[i]);
+}
+
+/* Softmax rows: one warp per row, 8 rows per block; lanes stride the row, reductions by
+ * shuffles. */
+#define SOFTMAX_WARPS 8
+
+static __device__ float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+static __device__ float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__global__ void softmax_kernel(const float *x, float *y, int64_t rows, int64_t w)
+{
+    int64_t r = blockIdx.x * (int64_t)SOFTMAX_WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= rows) return; /* a whole warp leaves together: the shuffles stay full */
+    const float *xr = x + r * w;
+    float *yr = y + r * w, mx = -INFINITY, sum = 0.0f;
+    for (int64_t j = lane; j < w; j += 32) mx = fmaxf(mx, xr[j]);
+    mx = warp_max(mx);
+    for (int64_t j = lane; j < w; j += 32) sum += yr[j] = expf(xr[j] - mx);
+    float inv = 1.0f / warp_sum(sum);
+    for (int64_t j = lane; j < w; j += 32) yr[j] *= inv;
+}
+
+__global__ void softmax_grad_kernel(const float *dy, const float *y, float *dx, int64_t rows, int64_t w)
+{
+    int64_t r = blockIdx.x * (int64_t)SOFTMAX_WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (r >= rows) return;
+    const float *dyr = dy + r * w, *yr = y + r * w;
+    float *dxr = dx + r * w, dot = 0.0f;
+    for (int64_t j = lane; j < w; j += 32) dot += dyr[j] * yr[j];
+    dot = warp_sum(dot);
+    for (int64_t j = lane; j < w; j += 32) dxr[j] = yr[j] * (dyr[j] - dot);
 }
 
 __global__ void add_kernel(const float *a, const float *b, float *y, size_t n)
@@ -52,14 +98,27 @@ __global__ void bias_grad_kernel(const float *dz, float *db, int64_t rows, int64
     }
 }
 
-extern "C" void ig_cuda_act(const float *x, float *y, size_t n, int act, cudaStream_t s)
+extern "C" void ig_cuda_act(const float *x, float *y, size_t n, int act, float p, cudaStream_t s)
 {
-    act_kernel<<<grid_for(n), 256, 0, s>>>(x, y, n, act);
+    act_kernel<<<grid_for(n), 256, 0, s>>>(x, y, n, act, p);
 }
 
-extern "C" void ig_cuda_act_grad(const float *dy, const float *y, float *dx, size_t n, int act, cudaStream_t s)
+extern "C" void ig_cuda_act_grad(const float *dy, const float *y, const float *x, float *dx, size_t n, int act,
+                                 float p, cudaStream_t s)
 {
-    act_grad_kernel<<<grid_for(n), 256, 0, s>>>(dy, y, dx, n, act);
+    act_grad_kernel<<<grid_for(n), 256, 0, s>>>(dy, y, x, dx, n, act, p);
+}
+
+extern "C" void ig_cuda_softmax(const float *x, float *y, int64_t rows, int64_t w, cudaStream_t s)
+{
+    softmax_kernel<<<(unsigned)((rows + SOFTMAX_WARPS - 1) / SOFTMAX_WARPS), 32 * SOFTMAX_WARPS, 0, s>>>(x, y, rows, w);
+}
+
+extern "C" void ig_cuda_softmax_grad(const float *dy, const float *y, float *dx, int64_t rows, int64_t w,
+                                     cudaStream_t s)
+{
+    softmax_grad_kernel<<<(unsigned)((rows + SOFTMAX_WARPS - 1) / SOFTMAX_WARPS), 32 * SOFTMAX_WARPS, 0, s>>>(
+        dy, y, dx, rows, w);
 }
 
 extern "C" void ig_cuda_add(const float *a, const float *b, float *y, size_t n, cudaStream_t s)

@@ -1,6 +1,7 @@
 /* cuda_ops.c — maps each node onto its kernels: cuBLASLt for the matrix ops, the .cu
  * launchers for the rest. The same code runs eagerly and under stream capture. */
 #include "backend/cuda/cuda_impl.h"
+#include "ops/pool.h"
 
 static void *ptr(const ig_graph *g, int v, void *const *bases)
 {
@@ -25,7 +26,7 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         ig_cuda_epilogue epi = {.bias = n->n_in == 3 ? IN(2) : NULL, .relu = act == IG_ACT_RELU};
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], false, true, xs->d[0], ws->d[0], xs->d[1], IN(0), xs->d[1], IN(1),
                                 ws->d[1], OUT(0), &epi, 0.0f));
-        if (act == IG_ACT_TANH) ig_cuda_act(OUT(0), OUT(0), numel(g, n->out[0]), IG_ACT_TANH, s);
+        if (act == IG_ACT_TANH) ig_cuda_act(OUT(0), OUT(0), numel(g, n->out[0]), IG_ACT_TANH, 0.0f, s);
         break;
     }
     case IG_OP_MATMUL: {
@@ -43,9 +44,21 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         if (!cp->gemm[i].fused_bgrad) ig_cuda_bias_grad(IN(0), OUT(1), zs->d[0], zs->d[1], s);
         break;
     }
-    case IG_OP_RELU: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_RELU, s); break;
-    case IG_OP_TANH: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_TANH, s); break;
-    case IG_OP_ACT_GRAD: ig_cuda_act_grad(IN(0), IN(1), OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0], s); break;
+    case IG_OP_RELU: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_RELU, 0.0f, s); break;
+    case IG_OP_TANH: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_TANH, 0.0f, s); break;
+    case IG_OP_ACT: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], s); break;
+    case IG_OP_ACT_GRAD:
+        ig_cuda_act_grad(IN(0), IN(1), n->n_in == 3 ? IN(2) : NULL, OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0],
+                         n->attrs.f[0], s);
+        break;
+    case IG_OP_SOFTMAX:
+    case IG_OP_SOFTMAX_GRAD: {
+        const ig_shape *xs = &g->vals[n->in[0]].shape;
+        int64_t w = xs->d[xs->ndim - 1], rows = (int64_t)numel(g, n->in[0]) / w;
+        if (n->op == IG_OP_SOFTMAX) ig_cuda_softmax(IN(0), OUT(0), rows, w, s);
+        else ig_cuda_softmax_grad(IN(0), IN(1), OUT(0), rows, w, s);
+        break;
+    }
     case IG_OP_ADD: ig_cuda_add(IN(0), IN(1), OUT(0), numel(g, n->in[0]), s); break;
     case IG_OP_SCALE: ig_cuda_scale(IN(0), IN(1), OUT(0), numel(g, n->in[0]), s); break;
     case IG_OP_COPY:
@@ -90,6 +103,14 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_CLIP_GRAD_NORM:
         ig_cuda_clip_grad_norm(IN(0), numel(g, n->in[0]), OUT(0), IG_NORM_PARTIALS, n->attrs.f[0], IN(1), s);
         break;
+    case IG_OP_POOL2D:
+    case IG_OP_POOL2D_GRAD: {
+        int64_t planes;
+        ig_pool_geom geo = ig_pool_geom_of(g, n, &planes);
+        if (n->op == IG_OP_POOL2D) ig_cuda_pool2d(IN(0), OUT(0), planes, &geo, s);
+        else ig_cuda_pool2d_grad(IN(0), IN(1), OUT(0), planes, &geo, s);
+        break;
+    }
     case IG_OP_COUNT:
         return ig_fail(IG_ERR_INTERNAL, "cuda: bad op");
     }
