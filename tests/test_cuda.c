@@ -625,41 +625,50 @@ static ig_tensor *random_images(ig_ctx *ctx, int64_t n, uint64_t seed)
     return x;
 }
 
+typedef ig_model *(*model_fn)(ig_ctx *ctx, int kind);
+typedef ig_tensor *(*input_fn)(ig_ctx *ctx, int64_t n, uint64_t seed);
+
+/* Trains model `kind` of `build` 5 steps on both backends from the same parameters: losses,
+ * parameters (so the backward kernels) and predictions agree to 1e-5. */
+static void compare_on_both(model_fn build, input_fn input, int kind, const char *what)
+{
+    ig_ctx *cpu, *gpu;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+    ig_model *mc = build(cpu, kind), *mg = build(gpu, kind);
+    copy_params(mc, mg);
+    ig_trainer_config cfg = ig_trainer_defaults();
+    ig_trainer *tc, *tg;
+    assert_int_equal(ig_trainer_create(mc, &cfg, &tc), IG_OK);
+    assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
+    for (int s = 0; s < 5; s++) {
+        ig_tensor *xc = input(cpu, BATCH, 300 + s), *xg = input(gpu, BATCH, 300 + s);
+        ig_tensor *yc = random_labels(cpu, BATCH, 400 + s), *yg = random_labels(gpu, BATCH, 400 + s);
+        float lc, lg;
+        assert_int_equal(ig_train_batch(tc, xc, yc, &lc), IG_OK);
+        assert_int_equal(ig_train_batch(tg, xg, yg, &lg), IG_OK);
+        if (fabsf(lc - lg) > 1e-5f * fabsf(lc)) fail_msg("%s %d step %d: cpu %.8f, cuda %.8f", what, kind, s, lc, lg);
+        ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(yc), ig_tensor_release(yg);
+    }
+    double e = params_rel_err(mc, mg);
+    if (e > 1e-5) fail_msg("%s %d: parameters differ, rel err %.3g", what, kind, e);
+    ig_tensor *xc = input(cpu, 33, 9), *xg = input(gpu, 33, 9), *oc, *og;
+    assert_int_equal(ig_predict(mc, xc, &oc), IG_OK);
+    assert_int_equal(ig_predict(mg, xg, &og), IG_OK);
+    double ep = rel_err(ig_tensor_data(og), ig_tensor_data(oc), ig_tensor_numel(oc));
+    if (ep > 1e-5) fail_msg("%s %d: predictions differ, rel err %.3g", what, kind, ep);
+    ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(oc), ig_tensor_release(og);
+    ig_trainer_destroy(tc);
+    ig_trainer_destroy(tg);
+    ig_model_destroy(mc);
+    ig_model_destroy(mg);
+    ig_ctx_destroy(cpu);
+    ig_ctx_destroy(gpu);
+}
+
 static void test_pool_models_match_cpu(void **state)
 {
-    for (int kind = 0; kind < 3; kind++) {
-        ig_ctx *cpu, *gpu;
-        assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
-        assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
-        ig_model *mc = build_pool_model(cpu, kind), *mg = build_pool_model(gpu, kind);
-        copy_params(mc, mg);
-        ig_trainer_config cfg = ig_trainer_defaults();
-        ig_trainer *tc, *tg;
-        assert_int_equal(ig_trainer_create(mc, &cfg, &tc), IG_OK);
-        assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
-        for (int s = 0; s < 5; s++) {
-            ig_tensor *xc = random_images(cpu, BATCH, 300 + s), *xg = random_images(gpu, BATCH, 300 + s);
-            ig_tensor *yc = random_labels(cpu, BATCH, 400 + s), *yg = random_labels(gpu, BATCH, 400 + s);
-            float lc, lg;
-            assert_int_equal(ig_train_batch(tc, xc, yc, &lc), IG_OK);
-            assert_int_equal(ig_train_batch(tg, xg, yg, &lg), IG_OK);
-            if (fabsf(lc - lg) > 1e-5f * fabsf(lc)) fail_msg("pool model %d step %d: cpu %.8f, cuda %.8f", kind, s, lc, lg);
-            ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(yc), ig_tensor_release(yg);
-        }
-        double e = params_rel_err(mc, mg);
-        if (e > 1e-5) fail_msg("pool model %d: parameters differ, rel err %.3g", kind, e);
-        ig_tensor *xc = random_images(cpu, 9, 7), *xg = random_images(gpu, 9, 7), *oc, *og;
-        assert_int_equal(ig_predict(mc, xc, &oc), IG_OK);
-        assert_int_equal(ig_predict(mg, xg, &og), IG_OK);
-        assert_true(rel_err(ig_tensor_data(og), ig_tensor_data(oc), ig_tensor_numel(oc)) < 1e-5);
-        ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(oc), ig_tensor_release(og);
-        ig_trainer_destroy(tc);
-        ig_trainer_destroy(tg);
-        ig_model_destroy(mc);
-        ig_model_destroy(mg);
-        ig_ctx_destroy(cpu);
-        ig_ctx_destroy(gpu);
-    }
+    for (int kind = 0; kind < 3; kind++) compare_on_both(build_pool_model, random_images, kind, "pool model");
 }
 
 /* dense(70) → activation → dense on both backends, a few training steps: losses, parameters
@@ -686,40 +695,7 @@ static ig_model *build_act_model(ig_ctx *ctx, int kind)
 
 static void test_activation_models_match_cpu(void **state)
 {
-    for (int kind = 0; kind < 7; kind++) {
-        ig_ctx *cpu, *gpu;
-        assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
-        assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
-        ig_model *mc = build_act_model(cpu, kind), *mg = build_act_model(gpu, kind);
-        copy_params(mc, mg);
-        ig_trainer_config cfg = ig_trainer_defaults();
-        ig_trainer *tc, *tg;
-        assert_int_equal(ig_trainer_create(mc, &cfg, &tc), IG_OK);
-        assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
-        for (int s = 0; s < 5; s++) {
-            ig_tensor *xc = random_x(cpu, BATCH, 500 + s), *xg = random_x(gpu, BATCH, 500 + s);
-            ig_tensor *yc = random_labels(cpu, BATCH, 600 + s), *yg = random_labels(gpu, BATCH, 600 + s);
-            float lc, lg;
-            assert_int_equal(ig_train_batch(tc, xc, yc, &lc), IG_OK);
-            assert_int_equal(ig_train_batch(tg, xg, yg, &lg), IG_OK);
-            if (fabsf(lc - lg) > 1e-5f * fabsf(lc)) fail_msg("activation %d step %d: cpu %.8f, cuda %.8f", kind, s, lc, lg);
-            ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(yc), ig_tensor_release(yg);
-        }
-        double e = params_rel_err(mc, mg);
-        if (e > 1e-5) fail_msg("activation %d: parameters differ, rel err %.3g", kind, e);
-        ig_tensor *xc = random_x(cpu, 33, 9), *xg = random_x(gpu, 33, 9), *oc, *og;
-        assert_int_equal(ig_predict(mc, xc, &oc), IG_OK);
-        assert_int_equal(ig_predict(mg, xg, &og), IG_OK);
-        double ep = rel_err(ig_tensor_data(og), ig_tensor_data(oc), ig_tensor_numel(oc));
-        if (ep > 1e-5) fail_msg("activation %d: predictions differ, rel err %.3g", kind, ep);
-        ig_tensor_release(xc), ig_tensor_release(xg), ig_tensor_release(oc), ig_tensor_release(og);
-        ig_trainer_destroy(tc);
-        ig_trainer_destroy(tg);
-        ig_model_destroy(mc);
-        ig_model_destroy(mg);
-        ig_ctx_destroy(cpu);
-        ig_ctx_destroy(gpu);
-    }
+    for (int kind = 0; kind < 7; kind++) compare_on_both(build_act_model, random_x, kind, "activation");
 }
 
 int main(void)
