@@ -213,6 +213,16 @@ ig_value ig_gelu(ig_model *m, ig_value x, bool tanh_approximation, const char *n
 ig_value ig_softmax(ig_model *m, ig_value x, const char *name);
 /* [n, d1, d2, ...] -> [n, d1·d2·...]. No copy. */
 ig_value ig_flatten(ig_model *m, ig_value x, const char *name);
+/* [n, ...] -> [n, shape[0], ..., shape[ndim−1]]: the same elements seen with another shape
+ * (no copy); the batch dimension is kept. A differing element count is a build error naming
+ * the layer. */
+ig_value ig_reshape(ig_model *m, ig_value x, const int64_t *shape, int ndim, const char *name);
+/* nn.Dropout(p): in training steps each element is zeroed with probability p and the rest
+ * are scaled by 1/(1−p); in ig_predict and evaluation it is the identity. p in [0, 1).
+ * The mask is a hash of the model's seed, the layer's index, the step counter (read on the
+ * device, so each step draws a new mask) and the element's index: reproducible from the
+ * seed, the same on every backend, and redrawn rather than stored for the gradient. */
+ig_value ig_dropout(ig_model *m, ig_value x, float p, const char *name);
 /* Pooling over NCHW activations [n, c, h, w], with PyTorch's semantics: square windows of
  * `kernel`, moved by `stride`, over the input padded by `padding` on each side (0 ≤ padding ≤
  * kernel/2, the kernel no larger than the padded input); output [n, c, oh, ow] with

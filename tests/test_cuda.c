@@ -698,6 +698,25 @@ static void test_activation_models_match_cpu(void **state)
     for (int kind = 0; kind < 7; kind++) compare_on_both(build_act_model, random_x, kind, "activation");
 }
 
+/* dense(70) → dropout → dense: both backends draw the same masks (the hash is shared and
+ * keyed by seed, layer and the step counter on the device), so the training losses and
+ * parameters agree as without dropout; predictions (dropout off) too. */
+static ig_model *build_dropout_model(ig_ctx *ctx, int kind)
+{
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, IN}, 2, &m), IG_OK);
+    ig_value v = ig_relu(m, ig_dense(m, ig_model_input(m), 70, true, "fc1"), "relu");
+    v = ig_dropout(m, v, kind == 0 ? 0.3f : 0.75f, "drop");
+    ig_dense(m, v, OUT, true, "fc2");
+    assert_int_equal(ig_model_status(m), IG_OK);
+    return m;
+}
+
+static void test_dropout_models_match_cpu(void **state)
+{
+    for (int kind = 0; kind < 2; kind++) compare_on_both(build_dropout_model, random_x, kind, "dropout");
+}
+
 int main(void)
 {
     ig_ctx *ctx;
@@ -723,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_pool_kernels_match_cpu),
         cmocka_unit_test(test_pool_models_match_cpu),
         cmocka_unit_test(test_activation_models_match_cpu),
+        cmocka_unit_test(test_dropout_models_match_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,6 +136,10 @@ static const gc_case cases[] = {
      KINK_NONE, "the last row is outside every window (floor output size)"},
     {"global_avgpool", IG_OP_POOL2D, 1, {S4(2, 3, 4, 5)}, F32x3, {.i = {IG_POOL_GLOBAL_AVG}}, 0, false, TOL_LINEAR,
      KINK_NONE, "linear: [n, c, h, w] -> [n, c]"},
+    /* input 1 is the hyperparameter block; its drawn bytes give some step, and the mask,
+     * a function of (seed, salt, step) alone, stays fixed while x is perturbed */
+    {"dropout", IG_OP_DROPOUT, 2, {S2(4, 8), S1((sizeof(ig_opt_hyper) + 3) / 4)}, F32x3, {.i = {7, 3}, .f = {0.5f}},
+     1u << 1, false, TOL_LINEAR, KINK_NONE, "linear in x under a fixed mask"},
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
@@ -419,7 +423,7 @@ static void mlp_build(ig_ctx *ctx, mlp *net)
 static void mlp_loss_graph(const mlp *net, ig_graph *g, int *labels, int *loss, bool keep_pre)
 {
     ig_model *m = net->m;
-    OK(ig_model_instantiate(m, MB, g));
+    OK(ig_model_instantiate(m, MB, false, g));
     *labels = io_leaf(g, (ig_shape)S1(MB), IG_I32, "labels");
     g->vals[m->input].buf = IG_BUF_IO;
     int outs[2];

@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "core/core.h"
 #include "ingot.h"
+#include "nn/model.h"
+#include "ops/opt_hyper.h"
 
 static void expect_msg(const char *needle1, const char *needle2, int line)
 {
@@ -294,6 +297,165 @@ static void test_pool_trains(void **state)
     for (int kind = 0; kind < 3; kind++) train_pool_model(*state, kind);
 }
 
+
+/* ---------------------------------------------------------------- dropout, reshape */
+
+enum { DN = 64, DD = 1024 }; /* 65536 elements: the zero fraction is within ±0.01 of p */
+
+/* input [DN, DD] → dropout(p) as a training step instantiates it, run on the CPU with a
+ * host hyperparameter block whose counter is `step`; y receives the output. */
+static void dropout_run(ig_ctx *ctx, float p, uint64_t seed, int64_t step, const float *x, float *y)
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, (int64_t[]){DN, DD}, 2, &m));
+    OK(ig_model_set_seed(m, seed));
+    ig_dropout(m, ig_model_input(m), p, "drop");
+    OK(ig_model_status(m));
+    ig_graph g;
+    OK(ig_model_instantiate(m, DN, true, &g));
+    int out;
+    OK(ig_graph_materialize(&g, m->output, &out));
+    g.vals[m->input].buf = IG_BUF_IO;
+    g.vals[out].buf = IG_BUF_IO;
+    ig_program *prog;
+    OK(ig_program_create(ctx, &g, &prog));
+    ig_opt_hyper h = {.step = step};
+    OK(ig_program_write(prog, m->input, x, sizeof(float) * DN * DD));
+    OK(ig_program_run(prog, NULL, NULL, &h));
+    OK(ig_program_read(prog, out, y, sizeof(float) * DN * DD));
+    ig_program_destroy(prog);
+    ig_model_destroy(m);
+}
+
+static void test_dropout_mask(void **state)
+{
+    static float x[DN * DD], y[DN * DD], y2[DN * DD];
+    for (int i = 0; i < DN * DD; i++) x[i] = 1.0f + (float)(i % 7);
+    const float ps[] = {0.0f, 0.1f, 0.5f, 0.9f};
+    for (int k = 0; k < 4; k++) {
+        float p = ps[k];
+        dropout_run(*state, p, 42, 3, x, y);
+        int zeros = 0;
+        for (int i = 0; i < DN * DD; i++) {
+            if (y[i] == 0.0f) zeros++;
+            else if (y[i] != x[i] * (1.0f / (1.0f - p)))
+                fail_msg("p %g: kept value %d is %g, want %g", p, i, y[i], x[i] / (1.0f - p));
+        }
+        double frac = (double)zeros / (DN * DD);
+        if (fabs(frac - p) > 0.01) fail_msg("p %g: zero fraction %g", p, frac);
+    }
+    /* same key, same mask; another step or another seed, another mask */
+    dropout_run(*state, 0.5f, 42, 3, x, y);
+    dropout_run(*state, 0.5f, 42, 3, x, y2);
+    assert_memory_equal(y, y2, sizeof y);
+    dropout_run(*state, 0.5f, 42, 4, x, y2);
+    assert_memory_not_equal(y, y2, sizeof y);
+    dropout_run(*state, 0.5f, 43, 3, x, y2);
+    assert_memory_not_equal(y, y2, sizeof y);
+}
+
+/* dense(8) → dropout and dense(8) alone: the same parameters (same seed and offsets), so
+ * prediction and evaluation, where dropout is the identity, agree exactly. */
+static ig_model *dropout_mlp(ig_ctx *ctx, bool drop, uint64_t seed)
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, (int64_t[]){16, 6}, 2, &m));
+    OK(ig_model_set_seed(m, seed));
+    ig_value v = ig_dense(m, ig_model_input(m), 8, true, "fc1");
+    if (drop) ig_dropout(m, v, 0.5f, "drop");
+    OK(ig_model_status(m));
+    return m;
+}
+
+static void test_dropout_eval_identity_and_train(void **state)
+{
+    ig_tensor *x, *y, *pa, *pb;
+    OK(ig_tensor_create(*state, IG_F32, (int64_t[]){16, 6}, 2, &x));
+    OK(ig_tensor_create(*state, IG_F32, (int64_t[]){16, 8}, 2, &y));
+    float *xd = ig_tensor_data(x), *yd = ig_tensor_data(y);
+    for (int i = 0; i < 16 * 6; i++) xd[i] = sinf((float)i);
+    for (int i = 0; i < 16 * 8; i++) yd[i] = cosf((float)i);
+    ig_model *a = dropout_mlp(*state, true, 5), *b = dropout_mlp(*state, false, 5), *c = dropout_mlp(*state, true, 5);
+    OK(ig_predict(a, x, &pa));
+    OK(ig_predict(b, x, &pb));
+    assert_memory_equal(ig_tensor_data(pa), ig_tensor_data(pb), sizeof(float) * 16 * 8);
+    ig_tensor_release(pa);
+    ig_tensor_release(pb);
+
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_SGD);
+    cfg.loss = IG_LOSS_MSE;
+    cfg.learning_rate = 0.05f;
+    ig_trainer *ta, *tb, *tc;
+    OK(ig_trainer_create(a, &cfg, &ta));
+    OK(ig_trainer_create(b, &cfg, &tb));
+    OK(ig_trainer_create(c, &cfg, &tc));
+    ig_eval_result ea, eb;
+    OK(ig_eval_batch(ta, x, y, &ea));
+    OK(ig_eval_batch(tb, x, y, &eb));
+    assert_true(ea.loss == eb.loss);
+    /* training draws masks: the loss differs from the dropout-free model's, and a model of
+     * the same seed follows the same trajectory */
+    float la[8], lb, lc;
+    for (int s = 0; s < 8; s++) {
+        OK(ig_train_batch(ta, x, y, &la[s]));
+        OK(ig_train_batch(tc, x, y, &lc));
+        if (la[s] != lc) fail_msg("step %d: %g and %g from the same seed", s, la[s], lc);
+        OK(ig_train_batch(tb, x, y, &lb));
+        if (s == 0 && la[0] == lb) fail_msg("step 0: dropout changed nothing");
+    }
+    bool varies = false; /* steps draw different masks, so the losses do not repeat a pattern of one */
+    for (int s = 1; s < 8; s++) varies |= la[s] != la[0];
+    assert_true(varies);
+    ig_trainer_destroy(ta);
+    ig_trainer_destroy(tb);
+    ig_trainer_destroy(tc);
+    ig_model_destroy(a);
+    ig_model_destroy(b);
+    ig_model_destroy(c);
+    ig_tensor_release(x);
+    ig_tensor_release(y);
+}
+
+static void test_dropout_reshape_errors(void **state)
+{
+    ig_model *m;
+    OK(ig_model_create(*state, (int64_t[]){4, 2, 3, 4}, 4, &m));
+    EXPECT_NO_VALUE(ig_dropout(m, ig_model_input(m), 1.0f, "drop"), "'drop'", "[0, 1)");
+    ig_model_destroy(m);
+    OK(ig_model_create(*state, (int64_t[]){4, 2, 3, 4}, 4, &m));
+    EXPECT_NO_VALUE(ig_dropout(m, ig_model_input(m), -0.1f, "drop"), "'drop'", "[0, 1)");
+    ig_model_destroy(m);
+    OK(ig_model_create(*state, (int64_t[]){4, 2, 3, 4}, 4, &m));
+    EXPECT_NO_VALUE(ig_reshape(m, ig_model_input(m), (int64_t[]){5, 5}, 2, "rs"), "'rs'", "cannot be viewed");
+    ig_model_destroy(m);
+    OK(ig_model_create(*state, (int64_t[]){4, 2, 3, 4}, 4, &m));
+    EXPECT_NO_VALUE(ig_reshape(m, ig_model_input(m), (int64_t[]){0, 24}, 2, "rs"), "'rs'", ">= 1");
+    ig_model_destroy(m);
+}
+
+/* [n, 2, 3, 4] → reshape [6, 4] → reshape [24]: the same elements in the same order */
+static void test_reshape_values(void **state)
+{
+    ig_model *m;
+    OK(ig_model_create(*state, (int64_t[]){4, 2, 3, 4}, 4, &m));
+    ig_value v = ig_reshape(m, ig_model_input(m), (int64_t[]){6, 4}, 2, "rs1");
+    int64_t shape[4];
+    assert_int_equal(ig_model_value_shape(m, v, shape), 3);
+    assert_true(shape[0] == 4 && shape[1] == 6 && shape[2] == 4);
+    ig_reshape(m, v, (int64_t[]){24}, 1, "rs2");
+    OK(ig_model_status(m));
+    ig_tensor *x, *y;
+    OK(ig_tensor_create(*state, IG_F32, (int64_t[]){3, 2, 3, 4}, 4, &x));
+    float *xd = ig_tensor_data(x);
+    for (int i = 0; i < 72; i++) xd[i] = (float)i;
+    OK(ig_predict(m, x, &y));
+    assert_int_equal(ig_tensor_ndim(y), 2);
+    assert_memory_equal(ig_tensor_data(y), xd, sizeof(float) * 72);
+    ig_tensor_release(x);
+    ig_tensor_release(y);
+    ig_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +466,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_build_errors, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_pool_shapes, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_pool_trains, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_dropout_mask, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_dropout_eval_identity_and_train, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_dropout_reshape_errors, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_reshape_values, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,7 @@ typedef enum ig_op {
     IG_OP_SOFTMAX_GRAD,
     IG_OP_POOL2D,
     IG_OP_POOL2D_GRAD,
+    IG_OP_DROPOUT,
     IG_OP_COUNT
 } ig_op;
 

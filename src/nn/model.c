@@ -2,6 +2,7 @@
 #include "nn/model.h"
 #include "ops/ops.h"
 #include "ops/pool_math.h"
+#include "train/optimizer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -238,6 +239,37 @@ ig_value ig_flatten(ig_model *m, ig_value x, const char *name)
     return add_node(m, IG_OP_RESHAPE, &x, 1, &at, ln);
 }
 
+ig_value ig_reshape(ig_model *m, ig_value x, const int64_t *shape, int ndim, const char *name)
+{
+    if (!usable(m, "ig_reshape", &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, "reshape", name, ln);
+    if (!shape || ndim < 1 || ndim >= IG_MAX_DIMS)
+        return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "reshape '%s': %s (1 to %d dimensions after the batch)",
+                                     ln, shape ? "bad ndim" : "NULL shape", IG_MAX_DIMS - 1));
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 1)
+            return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "reshape '%s': dimension %d is %lld (must be >= 1)",
+                                         ln, i + 1, (long long)shape[i]));
+    /* a differing element count is RESHAPE's shape inference error, which names the layer */
+    ig_attrs at = {.shape = ig_shape_make(ndim, shape)};
+    return add_node(m, IG_OP_RESHAPE, &x, 1, &at, ln);
+}
+
+/* The node keeps the seed out of its attributes until instantiation (the seed may still be
+ * set after building); its salt is the layer's index, so layers draw independent masks. */
+ig_value ig_dropout(ig_model *m, ig_value x, float p, const char *name)
+{
+    if (!usable(m, "ig_dropout", &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    int64_t salt = m->n_layers;
+    layer_name(m, "dropout", name, ln);
+    if (!(p >= 0.0f && p < 1.0f))
+        return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "dropout '%s': p is %g (must be in [0, 1))", ln, p));
+    ig_attrs at = {.i = {0, salt}, .f = {p}};
+    return add_node(m, IG_OP_DROPOUT, &x, 1, &at, ln);
+}
+
 /* The checks (input rank, kernel, stride, padding, a kernel larger than its padded input) are
  * POOL2D's shape inference, so they hold again when a batch size is re-inferred. */
 static ig_value pool(ig_model *m, const char *fn, const char *kind, ig_value x, int mode, int64_t kernel,
@@ -369,7 +401,7 @@ ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops
     if (batch < 1) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_forward_flops: batch %lld (must be >= 1)", (long long)batch);
     IG_TRY(ig_model_status(m));
     ig_graph g;
-    IG_TRY(ig_model_instantiate(m, batch, &g));
+    IG_TRY(ig_model_instantiate(m, batch, false, &g));
     *flops = ig_graph_flops(&g);
     ig_graph_free(&g);
     return IG_OK;
@@ -377,11 +409,36 @@ ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops
 
 /* ---- compiling and predicting */
 
-ig_status ig_model_instantiate(const ig_model *m, int64_t batch, ig_graph *out)
+/* Training: each DROPOUT reads the step counter of the hyperparameter block (STATE offset 0)
+ * and takes the model's seed. Otherwise it becomes a view of its input: the identity. */
+static ig_status bind_dropout(const ig_model *m, bool training, ig_graph *g)
+{
+    int hy = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ig_node *n = &g->nodes[i];
+        if (n->op != IG_OP_DROPOUT) continue;
+        if (!training) {
+            const ig_shape *xs = &g->vals[n->in[0]].shape;
+            n->op = IG_OP_RESHAPE;
+            n->attrs = (ig_attrs){.shape = ig_shape_make(xs->ndim - 1, xs->d + 1)};
+            g->vals[n->out[0]].alias_of = n->in[0];
+            continue;
+        }
+        if (hy < 0) hy = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
+        if (hy < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "model: out of memory");
+        n->in[1] = hy;
+        n->n_in = 2;
+        n->attrs.i[0] = (int64_t)m->seed;
+    }
+    return IG_OK;
+}
+
+ig_status ig_model_instantiate(const ig_model *m, int64_t batch, bool training, ig_graph *out)
 {
     IG_TRY(ig_graph_copy(out, &m->g));
     out->vals[m->input].shape.d[0] = batch;
-    ig_status st = ig_graph_reinfer(out);
+    ig_status st = bind_dropout(m, training, out);
+    if (st == IG_OK) st = ig_graph_reinfer(out);
     if (st != IG_OK) ig_graph_free(out);
     return st;
 }
@@ -427,7 +484,7 @@ void ig_program_cache_clear(ig_program_cache *c)
 static ig_status build_predict(ig_model *m, int64_t batch, ig_program **out)
 {
     ig_graph g;
-    IG_TRY(ig_model_instantiate(m, batch, &g));
+    IG_TRY(ig_model_instantiate(m, batch, false, &g));
     int y;
     ig_status st = ig_graph_materialize(&g, m->output, &y);
     if (st == IG_OK) {

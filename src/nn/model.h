@@ -41,8 +41,10 @@ struct ig_model {
 
 /* Allocates and initialises the parameters (once); later calls do nothing. */
 ig_status ig_model_finalize(ig_model *m);
-/* A copy of the forward graph for batch size `batch`, shapes re-inferred. */
-ig_status ig_model_instantiate(const ig_model *m, int64_t batch, ig_graph *out);
+/* A copy of the forward graph for batch size `batch`, shapes re-inferred. `training`: for a
+ * step program (dropout draws its masks; it must run with the trainer's STATE memory bound),
+ * else for evaluation and prediction (dropout is the identity). */
+ig_status ig_model_instantiate(const ig_model *m, int64_t batch, bool training, ig_graph *out);
 /* Checks that x fits the model's input for some batch size; returns it. */
 ig_status ig_model_check_input(const ig_model *m, const ig_tensor *x, const char *what, int64_t *batch);
 

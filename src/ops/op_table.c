@@ -31,6 +31,7 @@ static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_CLIP_GRAD_NORM] = &ig_op_clip_grad_norm_def,
     [IG_OP_POOL2D] = &ig_op_pool2d_def,
     [IG_OP_POOL2D_GRAD] = &ig_op_pool2d_grad_def,
+    [IG_OP_DROPOUT] = &ig_op_dropout_def,
 };
 
 const ig_op_def *ig_op_get(ig_op op)

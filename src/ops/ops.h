@@ -45,7 +45,7 @@ extern const ig_op_def ig_op_sparse_ce_def, ig_op_cross_entropy_def, ig_op_elem_
 extern const ig_op_def ig_op_sgd_def, ig_op_adam_def, ig_op_record_loss_def;
 extern const ig_op_def ig_op_nadam_def, ig_op_rmsprop_def, ig_op_adagrad_def, ig_op_adadelta_def;
 extern const ig_op_def ig_op_gather_def, ig_op_eval_accum_def, ig_op_clip_grad_norm_def;
-extern const ig_op_def ig_op_pool2d_def, ig_op_pool2d_grad_def;
+extern const ig_op_def ig_op_pool2d_def, ig_op_pool2d_grad_def, ig_op_dropout_def;
 
 /* Partial sums of squares the CLIP_GRAD_NORM node writes before combining them. */
 #define IG_NORM_PARTIALS 256

@@ -264,11 +264,12 @@ void ig_trainer_destroy(ig_trainer *t)
     free(t);
 }
 
-/* Forward graph + labels + loss, the common head of step and eval programs. */
-static ig_status build_loss(ig_trainer *t, int64_t batch, ig_graph *g, int *labels, int *loss, int *dunit)
+/* Forward graph + labels + loss, the common head of step and eval programs (only steps
+ * train: dropout is the identity in the others). */
+static ig_status build_loss(ig_trainer *t, int64_t batch, bool train, ig_graph *g, int *labels, int *loss, int *dunit)
 {
     ig_model *m = t->m;
-    IG_TRY(ig_model_instantiate(m, batch, g));
+    IG_TRY(ig_model_instantiate(m, batch, train, g));
     ig_status st = IG_OK;
     ig_loss l = t->cfg.loss;
     ig_shape ls = ig_loss_target_shape(l, &g->vals[m->output].shape);
@@ -364,7 +365,7 @@ static ig_status build_program(ig_trainer *t, ig_program_key key, bool train, ig
 {
     ig_graph g;
     int labels, loss, dunit, correct = -1;
-    IG_TRY(build_loss(t, key.batch, &g, &labels, &loss, &dunit));
+    IG_TRY(build_loss(t, key.batch, train, &g, &labels, &loss, &dunit));
     ig_status st = key.count ? add_gather(t, &g, key, &labels) : IG_OK;
     if (st == IG_OK && train) {
         st = append_backward_and_update(t, &g, loss);

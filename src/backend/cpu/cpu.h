@@ -76,6 +76,7 @@ ig_status ig_cpu_softmax_grad(const ig_graph *g, const ig_node *n, void *const *
 ig_status ig_cpu_add(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_scale(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_copy(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_dropout(const ig_graph *g, const ig_node *n, void *const *bases);
 /* SPARSE_CE and CROSS_ENTROPY share one kernel (labels or probability rows) */
 ig_status ig_cpu_cross_entropy(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_elem_loss(const ig_graph *g, const ig_node *n, void *const *bases);

@@ -35,6 +35,7 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_CLIP_GRAD_NORM] = ig_cpu_clip_grad_norm,
     [IG_OP_POOL2D] = ig_cpu_pool2d,
     [IG_OP_POOL2D_GRAD] = ig_cpu_pool2d_grad,
+    [IG_OP_DROPOUT] = ig_cpu_dropout,
 };
 
 static void *cpu_alloc(ig_backend *be, size_t bytes)

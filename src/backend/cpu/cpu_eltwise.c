@@ -1,9 +1,11 @@
-/* cpu_eltwise.c — elementwise kernels: activations, their gradient, softmax, add, scale, copy.
+/* cpu_eltwise.c — elementwise kernels: activations, their gradient, softmax, add, scale, copy,
+ * dropout.
  * Each splits its elements over the team when there are enough of them, and runs a span
  * function vectorised for the CPU (CPU_CLONES). Outputs may be their first input (the
  * planner runs these ops in place), hence `omp simd` rather than restrict. */
 #include "backend/cpu/cpu.h"
 #include "ops/act_math.h"
+#include "ops/rng_math.h"
 
 #include <omp.h>
 #include <string.h>
@@ -195,5 +197,20 @@ ig_status ig_cpu_scale(const ig_graph *g, const ig_node *n, void *const *bases)
 ig_status ig_cpu_copy(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     memcpy(CPU_OUT(0), cpu_ptr(g, n->in[0], bases), ig_val_bytes(&g->vals[n->in[0]]));
+    return IG_OK;
+}
+
+/* (x, hyper): the mask's key takes the step counter as it is in memory when the node runs */
+ig_status ig_cpu_dropout(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    if (n->n_in < 2) return ig_fail(IG_ERR_INTERNAL, "dropout '%s': run without its step bound", n->name);
+    size_t len = numel_in(g, n, 0);
+    const float *x = CPU_F32(0);
+    float *y = CPU_OUT(0);
+    const ig_opt_hyper *h = cpu_ptr(g, n->in[1], bases);
+    float p = n->attrs.f[0], scale = 1.0f / (1.0f - p);
+    uint64_t key = ig_dropout_key((uint64_t)n->attrs.i[0], (uint64_t)n->attrs.i[1], h->step);
+#pragma omp parallel for if (len > CPU_PAR_MIN)
+    for (size_t i = 0; i < len; i++) y[i] = ig_dropout_elem(key, i, p, scale, x[i]);
     return IG_OK;
 }

@@ -23,6 +23,10 @@ void ig_cuda_softmax(const float *x, float *y, int64_t rows, int64_t w, cudaStre
 void ig_cuda_softmax_grad(const float *dy, const float *y, float *dx, int64_t rows, int64_t w, cudaStream_t s);
 void ig_cuda_add(const float *a, const float *b, float *y, size_t n, cudaStream_t s);
 void ig_cuda_scale(const float *x, const float *factor, float *y, size_t n, cudaStream_t s);
+/* Dropout (src/ops/dropout.c): the mask's key from seed, salt and the step counter of the
+ * ig_opt_hyper block at `hyper`, read on the device. */
+void ig_cuda_dropout(const float *x, float *y, size_t n, float p, uint64_t seed, uint64_t salt, const void *hyper,
+                     cudaStream_t s);
 void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, cudaStream_t s);
 
 /* Losses: one block, fixed reduction order, so results are bit-reproducible. */

@@ -1,9 +1,11 @@
 /* cuda_eltwise.cu — elementwise kernels: activations (act_math.h's math, as on the CPU),
- * their gradient, softmax, add, scale, and the bias gradient (column sums). Grid-stride
- * loops; sizes from the caller. */
+ * their gradient, softmax, add, scale, dropout (rng_math.h's hash, as on the CPU) and the
+ * bias gradient (column sums). Grid-stride loops; sizes from the caller. */
 #include "cuda.h"
 
 #include "ops/act_math.h"
+#include "ops/opt_hyper.h"
+#include "ops/rng_math.h"
 
 #include <math.h>
 
@@ -24,6 +26,15 @@ __global__ void act_kernel(const float *x, float *y, size_t n, int act, float p)
 __global__ void act_grad_kernel(const float *dy, const float *y, const float *x, float *dx, size_t n, int act, float p)
 {
     GRID_STRIDE(i, n) dx[i] = dy[i] * ig_act_deriv(act, p, x ? x[i] : 0.0f, y[i]);
+}
+
+/* the step is read here, at run time, so each replay of a captured step draws a new mask */
+__global__ void dropout_kernel(const float *x, float *y, size_t n, float p, uint64_t seed, uint64_t salt,
+                               const ig_opt_hyper *h)
+{
+    uint64_t key = ig_dropout_key(seed, salt, h->step);
+    float scale = 1.0f / (1.0f - p);
+    GRID_STRIDE(i, n) y[i] = ig_dropout_elem(key, i, p, scale, x[i]);
 }
 
 /* Softmax rows: one warp per row, 8 rows per block; lanes stride the row, reductions by
@@ -107,6 +118,12 @@ extern "C" void ig_cuda_act_grad(const float *dy, const float *y, const float *x
                                  float p, cudaStream_t s)
 {
     act_grad_kernel<<<grid_for(n), 256, 0, s>>>(dy, y, x, dx, n, act, p);
+}
+
+extern "C" void ig_cuda_dropout(const float *x, float *y, size_t n, float p, uint64_t seed, uint64_t salt,
+                                const void *hyper, cudaStream_t s)
+{
+    dropout_kernel<<<grid_for(n), 256, 0, s>>>(x, y, n, p, seed, salt, (const ig_opt_hyper *)hyper);
 }
 
 extern "C" void ig_cuda_softmax(const float *x, float *y, int64_t rows, int64_t w, cudaStream_t s)

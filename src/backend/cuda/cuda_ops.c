@@ -111,6 +111,11 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         else ig_cuda_pool2d_grad(IN(0), IN(1), OUT(0), planes, &geo, s);
         break;
     }
+    case IG_OP_DROPOUT:
+        if (n->n_in < 2) return ig_fail(IG_ERR_INTERNAL, "dropout '%s': run without its step bound", n->name);
+        ig_cuda_dropout(IN(0), OUT(0), numel(g, n->in[0]), n->attrs.f[0], (uint64_t)n->attrs.i[0],
+                        (uint64_t)n->attrs.i[1], IN(1), s);
+        break;
     case IG_OP_COUNT:
         return ig_fail(IG_ERR_INTERNAL, "cuda: bad op");
     }
