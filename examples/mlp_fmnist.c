@@ -58,7 +58,9 @@ int main(int argc, char **argv)
     cfg.optimizer = IG_OPT_ADAM;
     cfg.learning_rate = 1e-3f;
     CHECK(ig_trainer_create(m, &cfg, &t));
-    printf("model: %lld parameters\n", (long long)ig_model_num_params(m));
+    char summary[4096];
+    CHECK(ig_model_summary(m, summary, sizeof summary, NULL));
+    fputs(summary, stdout);
 
     /* Both datasets stay on the device: each step gathers its own shuffled batch there. */
     ig_epoch_config ep = ig_epoch_defaults();

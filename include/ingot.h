@@ -260,6 +260,13 @@ int64_t ig_model_num_params(ig_model *m);
  * step is about three times that. */
 ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops);
 
+/* A table of the model, one row per layer: its name, kind, output shape, parameters and
+ * forward FLOPs at the nominal batch size, then the totals. Written into buf (NUL-terminated,
+ * cut short if `size` is too small; buf may be NULL when size is 0); *needed (may be NULL)
+ * receives the bytes the whole table takes, its NUL included. The library prints nothing
+ * itself: fputs(buf, stdout) does. */
+ig_status ig_model_summary(const ig_model *m, char *buf, size_t size, size_t *needed);
+
 /* Runs the model on x (f32, the input shape with any batch size ≥ 1) and returns a new
  * tensor with the output (the caller releases it). */
 ig_status ig_predict(ig_model *m, const ig_tensor *x, ig_tensor **out);

@@ -728,6 +728,35 @@ static void test_forward_flops(void **state)
     ig_model_destroy(m);
 }
 
+/* The summary names every layer with its output shape, parameters and FLOPs, and reports
+ * the size it needs when the buffer is short. */
+static void test_summary(void **state)
+{
+    ig_ctx *ctx = *state;
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){8, 1, 4, 4}, 4, &m), IG_OK);
+    ig_value v = ig_flatten(m, ig_model_input(m), "flat");
+    ig_dense(m, ig_relu(m, ig_dense(m, v, 5, true, "fc1"), "act"), 3, true, "fc2");
+    char buf[2048];
+    size_t needed = 0;
+    assert_int_equal(ig_model_summary(m, buf, sizeof buf, &needed), IG_OK);
+    assert_true(needed == strlen(buf) + 1);
+    assert_non_null(strstr(buf, "fc1"));
+    assert_non_null(strstr(buf, "[8, 5]"));
+    assert_non_null(strstr(buf, "[8, 16]"));
+    assert_non_null(strstr(buf, "total: 103 parameters")); /* 16·5 + 5 + 5·3 + 3 */
+    char small[16];
+    size_t again = 0;
+    assert_int_equal(ig_model_summary(m, small, sizeof small, &again), IG_OK);
+    assert_int_equal(again, needed);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(ig_model_summary(m, NULL, 0, &again), IG_OK);
+    assert_int_equal(again, needed);
+    assert_int_equal(ig_model_summary(NULL, buf, sizeof buf, NULL), IG_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ig_model_summary(m, NULL, 5, NULL), IG_ERR_INVALID_ARGUMENT);
+    ig_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_flops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
