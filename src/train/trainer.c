@@ -20,7 +20,6 @@ struct ig_trainer {
     ig_opt_hyper hyper; /* host mirror of the hyperparameter block at STATE offset 0 */
     void *grads, *state;
     size_t state_bytes;
-    int n_moments; /* optimizer state buffers of params_bytes each */
     ig_program_cache step, eval;       /* batches through IO */
     ig_program_cache step_ds, eval_ds; /* batches gathered from a resident dataset */
     int64_t epochs;                    /* epochs run by ig_train_epoch (keys the shuffle) */
@@ -230,7 +229,6 @@ ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_traine
     t->ctx = m->ctx;
     t->cfg = *cfg;
     t->hyper = ig_opt_hyper_from(cfg);
-    t->n_moments = ig_opt_moments(cfg->optimizer);
     t->state_bytes = ig_opt_state_bytes(cfg->optimizer, m->params_bytes, moments_offset());
     ig_backend *be = t->ctx->backend;
     t->grads = be->alloc(be, m->params_bytes);
@@ -619,6 +617,18 @@ static ig_status data_bases(ig_trainer *t, ig_dataset *ds, bool train, void **ex
     return IG_OK;
 }
 
+/* The programs of an epoch over n samples in batches of b: full batches, then the smaller
+ * last one (`tail` samples; none when 0). */
+static ig_status gather_programs(ig_trainer *t, int64_t n, int64_t b, int64_t tail, bool train, ig_program **main_p,
+                                 ig_program **tail_p)
+{
+    int mode = train ? IG_GATHER_TRAIN : IG_GATHER_EVAL;
+    *tail_p = NULL;
+    IG_TRY(get_program(t, (ig_program_key){.batch = b, .stride = b, .count = n, .mode = mode}, train, main_p));
+    if (!tail) return IG_OK;
+    return get_program(t, (ig_program_key){.batch = tail, .stride = b, .count = n, .mode = mode}, train, tail_p);
+}
+
 ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *cfg, int64_t *steps)
 {
     const char *fn = "ig_train_epoch";
@@ -631,18 +641,14 @@ ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *c
     int64_t full = n / b, tail = cfg->drop_last ? 0 : n % b;
     void *ext[IG_BUF_COUNT];
     IG_TRY(data_bases(t, ds, true, ext));
-    ig_program *main_p, *tail_p = NULL;
-    IG_TRY(get_program(t, (ig_program_key){.batch = b, .stride = b, .count = n, .mode = IG_GATHER_TRAIN}, true, &main_p));
-    if (tail)
-        IG_TRY(get_program(t, (ig_program_key){.batch = tail, .stride = b, .count = n, .mode = IG_GATHER_TRAIN}, true,
-                           &tail_p));
-    /* the epoch's only host-to-device traffic: where its batches start and their order */
-    struct {
-        int64_t first_step;
-        uint64_t key;
-    } head = {t->hyper.step, cfg->shuffle ? ig_rng_u64(cfg->seed, (uint64_t)t->epochs) | 1 : 0};
+    ig_program *main_p, *tail_p;
+    IG_TRY(gather_programs(t, n, b, tail, true, &main_p, &tail_p));
+    /* the epoch's only host-to-device traffic: where its batches start and their order (the
+     * training half of the cursor; the evaluation totals stay as they are) */
+    ig_data_cursor head = {.first_step = t->hyper.step,
+                           .key = cfg->shuffle ? ig_rng_u64(cfg->seed, (uint64_t)t->epochs) | 1 : 0};
     ig_backend *be = t->ctx->backend;
-    IG_TRY(be->upload(be, (char *)t->state + cursor_offset(), &head, sizeof head));
+    IG_TRY(be->upload(be, (char *)t->state + cursor_offset(), &head, offsetof(ig_data_cursor, eval_batch)));
     t->epochs++;
     for (int64_t s = 0; s < full; s++) {
         IG_TRY(ig_program_run_ext(main_p, ext));
@@ -664,11 +670,8 @@ ig_status ig_evaluate(ig_trainer *t, ig_dataset *ds, int64_t batch_size, ig_eval
     int64_t n = ds->size, b = batch_size < n ? batch_size : n, full = n / b, tail = n % b;
     void *ext[IG_BUF_COUNT];
     IG_TRY(data_bases(t, ds, false, ext));
-    ig_program *main_p, *tail_p = NULL;
-    IG_TRY(get_program(t, (ig_program_key){.batch = b, .stride = b, .count = n, .mode = IG_GATHER_EVAL}, false, &main_p));
-    if (tail)
-        IG_TRY(get_program(t, (ig_program_key){.batch = tail, .stride = b, .count = n, .mode = IG_GATHER_EVAL}, false,
-                           &tail_p));
+    ig_program *main_p, *tail_p;
+    IG_TRY(gather_programs(t, n, b, tail, false, &main_p, &tail_p));
     ig_data_cursor cur;
     ig_backend *be = t->ctx->backend;
     char *dev_cur = (char *)t->state + cursor_offset();
