@@ -234,6 +234,25 @@ ig_value ig_maxpool2d(ig_model *m, ig_value x, int64_t kernel, int64_t stride, i
 ig_value ig_avgpool2d(ig_model *m, ig_value x, int64_t kernel, int64_t stride, int64_t padding, const char *name);
 /* [n, c, h, w] -> [n, c]: the mean of each channel (AdaptiveAvgPool2d(1), then flatten). */
 ig_value ig_global_avgpool(ig_model *m, ig_value x, const char *name);
+/* nn.Conv2d over NCHW activations: x [n, c, h, w] -> [n, filters, oh, ow] with
+ * oh = (h + 2·padding − kernel) / stride + 1 rounded down, likewise ow; square kernels,
+ * stride ≥ 1, padding ≥ 0, the kernel no larger than the padded input. Weight
+ * [filters, c, kernel, kernel], bias [filters] (when `bias`), both initialised as PyTorch
+ * does (uniform in ±1/sqrt(c·kernel²)). The CPU runs it as im2col + GEMM, CUDA through cuDNN
+ * (fp32, no TF32, deterministic algorithms only). A bad argument or a non-4-D input is a
+ * build error naming the layer. */
+ig_value ig_conv2d(ig_model *m, ig_value x, int64_t filters, int64_t kernel, int64_t stride, int64_t padding,
+                   bool bias, const char *name);
+/* nn.BatchNorm2d (x [n, c, h, w]) or nn.BatchNorm1d (x [n, c]): per channel,
+ * y = γ·(x − μ)/sqrt(σ² + eps) + β. In training steps μ and σ² are the batch's statistics
+ * (σ² biased) and the running statistics move towards them:
+ * running = (1 − momentum)·running + momentum·batch, the variance's with the unbiased batch
+ * variance. In ig_predict and evaluation the running statistics are used. Parameters
+ * "<layer>.weight" (γ, ones) and "<layer>.bias" (β, zeros); non-trainable buffers
+ * "<layer>.running_mean" (zeros) and "<layer>.running_var" (ones), which the optimizer never
+ * touches. PyTorch's defaults: momentum 0.1, eps 1e-5. momentum in [0, 1] and eps > 0, else
+ * a build error. */
+ig_value ig_batchnorm(ig_model *m, ig_value x, float momentum, float eps, const char *name);
 /* Elementwise a + b of equal shapes (residual connections). */
 ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name);
 

@@ -77,6 +77,11 @@ typedef enum ig_op {
     IG_OP_POOL2D,
     IG_OP_POOL2D_GRAD,
     IG_OP_DROPOUT,
+    IG_OP_CONV2D,
+    IG_OP_CONV2D_DGRAD,
+    IG_OP_CONV2D_WGRAD,
+    IG_OP_CHANNEL_SUM,
+    /* batch normalisation ops follow (src/ops/batchnorm.c) */
     IG_OP_COUNT
 } ig_op;
 
