@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PACKAGES := build-essential cmake pkg-config zlib1g-dev libcjson-dev \
-            libcmocka-dev dataset-fashion-mnist
+            libpng-dev libjpeg62-turbo-dev libcmocka-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps configure build demo test gpu-test install bench clean
@@ -26,7 +26,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/bin/mlp_fmnist /usr/share/datasets/fashion-mnist 10
+	$(BUILD)/bin/cnn_fmnist /usr/share/datasets/fashion-mnist 10
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

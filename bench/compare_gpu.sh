@@ -1,45 +1,58 @@
 #!/usr/bin/env bash
-# compare_gpu.sh — ingot against PyTorch on one GPU, in one run: the mlp_small workload
-# (ingot with data resident on the GPU and with host batches; PyTorch eager and whole-step
-# CUDA graph, data on the GPU), memory beside PyTorch's max_memory_allocated, whole
-# Fashion-MNIST epochs from a resident dataset, and one Adam update over mlp_large's 138 M
-# parameters beside PyTorch's fused Adam and the bytes-moved floor. Prints tables last.
+# compare_gpu.sh — ingot against PyTorch on one GPU, in one run: each workload (mlp_small,
+# cnn_small, resnet18; ingot with data resident on the GPU, mlp_small also with host batches;
+# PyTorch eager and whole-step CUDA graph, data on the GPU), memory beside PyTorch's
+# max_memory_allocated, whole Fashion-MNIST epochs from a resident dataset, and one Adam update
+# over mlp_large's 138 M parameters beside PyTorch's fused Adam and the bytes-moved floor.
 #
-#   bench/compare_gpu.sh        (BUILD=build-gpu, PYTHON=python3 by default)
+#   bench/compare_gpu.sh        (BUILD=build-gpu, PYTHON=python3, WORKLOADS="mlp_small cnn_small resnet18")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-gpu}
 PYTHON=${PYTHON:-python3}
-ARGS=(--warmup 50 --steps 200 --windows 9)
+WORKLOADS=${WORKLOADS:-mlp_small cnn_small resnet18}
 
 [ -f "$BUILD/CMakeCache.txt" ] || cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DINGOT_CUDA=ON >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target bench_mlp_small bench_fmnist_epoch bench_optimizer_update >/dev/null || exit 1
+cmake --build "$BUILD" -j "$(nproc)" --target bench_train_step bench_fmnist_epoch bench_optimizer_update >/dev/null || exit 1
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n1)
 echo "GPU: $gpu"
-ingot_res=$("$BUILD/bin/bench_mlp_small" --device cuda --feed resident --json "${ARGS[@]}") || exit 1
-ingot_batch=$("$BUILD/bin/bench_mlp_small" --device cuda --feed batch --json "${ARGS[@]}") || exit 1
-torch_all=$("$PYTHON" bench/torch_mlp_small.py --device cuda --mode all "${ARGS[@]}") || exit 1
-echo "$ingot_res"; echo "$ingot_batch"; echo "$torch_all"
-"$BUILD/bin/bench_fmnist_epoch" --device cuda --epochs 8 || exit 1
-
-"$PYTHON" - "$ingot_res" "$ingot_batch" "$torch_all" "$gpu" <<'PY'
+for w in $WORKLOADS; do
+    args=(--warmup 50 --steps 200 --windows 9)
+    [ "$w" = resnet18 ] && args=(--warmup 10 --steps 20 --windows 7)
+    # label, feed, INGOT_CUDA_SMALL_GEMM
+    runs=("resident data|resident|1")
+    [ "$w" = mlp_small ] && runs+=("host batches|batch|1" "resident, cuBLASLt only|resident|0")
+    lines=()
+    for r in "${runs[@]}"; do
+        IFS='|' read -r label feed small <<<"$r"
+        out=$(INGOT_CUDA_SMALL_GEMM=$small "$BUILD/bin/bench_train_step" --workload "$w" --device cuda --feed "$feed" \
+              --json "${args[@]}") || exit 1
+        lines+=("$label|$out")
+    done
+    torch_all=$("$PYTHON" bench/torch_train_step.py --workload "$w" --device cuda --mode all "${args[@]}") || exit 1
+    printf '%s\n' "${lines[@]}" "$torch_all"
+    "$PYTHON" - "$gpu" "$torch_all" "${lines[@]}" <<'PY'
 import json, sys
-res, batch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-torch = [json.loads(l) for l in sys.argv[3].splitlines() if l.strip()]
+torch = [json.loads(l) for l in sys.argv[2].splitlines() if l.strip()]
+ours = [(a.split("|", 1)[0], json.loads(a.split("|", 1)[1])) for a in sys.argv[3:]]
 eager = next(t for t in torch if t["mode"] == "eager")
 graph = next(t for t in torch if t["mode"] == "graph")
 best = min(eager["ms_per_step"], graph["ms_per_step"])
 mib = lambda b: b / 1048576
-print(f"\nmlp_small on {sys.argv[4]} (median of {res['windows']} windows of {res['steps']} steps)")
-print(f"{'run':34s} {'ms/step':>9s} {'samples/s':>12s} {'vs best PyTorch':>16s}")
-for name, r in (("ingot, resident data", res), ("ingot, host batches", batch),
-                ("PyTorch eager", eager), ("PyTorch whole-step CUDA graph", graph)):
-    print(f"{name:34s} {r['ms_per_step']:9.4f} {r['samples_per_s']:12,.0f} {best / r['ms_per_step']:15.2f}x")
+res = ours[0][1]
+print(f"\n{res['workload']} on {sys.argv[1]} (median of {res['windows']} windows of {res['steps']} steps)")
+print(f"{'run':34s} {'ms/step':>9s} {'samples/s':>12s} {'GFLOP/s':>9s} {'vs best PyTorch':>16s}")
+rows = [(f"ingot, {label}", r) for label, r in ours]
+rows += [("PyTorch eager", eager), ("PyTorch whole-step CUDA graph", graph)]
+for name, r in rows:
+    print(f"{name:34s} {r['ms_per_step']:9.4f} {r['samples_per_s']:12,.0f} {r['gflops']:9.0f} {best / r['ms_per_step']:15.2f}x")
 print(f"memory: ingot device peak {mib(res['device_peak_bytes']):.1f} MiB (arena {mib(res['arena_planned_bytes']):.2f} MiB "
       f"planned vs {mib(res['arena_unplanned_bytes']):.2f} unplanned); PyTorch max_memory_allocated "
       f"eager {mib(eager.get('max_memory_allocated', 0)):.1f} MiB, graph {mib(graph.get('max_memory_allocated', 0)):.1f} MiB")
 PY
+done
+for p in mlp cnn; do "$BUILD/bin/bench_fmnist_epoch" --preset $p --device cuda --epochs 8 || exit 1; done
 
 opt_ingot=$("$BUILD/bin/bench_optimizer_update" --device cuda --json) || exit 1
 opt_torch=$("$PYTHON" bench/torch_optimizer_update.py) || exit 1

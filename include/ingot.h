@@ -256,12 +256,28 @@ ig_value ig_batchnorm(ig_model *m, ig_value x, float momentum, float eps, const 
 /* Elementwise a + b of equal shapes (residual connections). */
 ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name);
 
+/* A built-in model (the workloads of the benchmarks), a classifier with `classes` logits over
+ * inputs of input_shape (batch first, as ig_model_create takes it):
+ *   "mlp"      Flatten → Dense 512 → ReLU → Dense 512 → ReLU → Dense classes (mlp_small)
+ *   "cnn"      Conv 32 3×3 pad 1 → ReLU → MaxPool 2 → Conv 64 3×3 pad 1 → ReLU → MaxPool 2 →
+ *              Flatten → Dense 128 → ReLU → Dense classes (cnn_small); images [n, c, h, w]
+ *   "resnet18" CIFAR ResNet-18: Conv 64 3×3 + BatchNorm + ReLU, four stages of two BasicBlocks
+ *              (64, 128/2, 256/2, 512/2 channels/stride; 1×1 conv + BatchNorm shortcut where
+ *              the shape changes), global average pool, Dense classes; convs without bias;
+ *              images [n, c, h, w]
+ * Layers are named as the equivalent PyTorch modules name them ("conv1", "layer2.0.bn1",
+ * "layer2.0.shortcut.0", "linear", ...). An unknown name or an input of the wrong rank is
+ * an error that says what is valid. */
+ig_status ig_model_create_preset(ig_ctx *ctx, const char *preset, const int64_t *input_shape, int ndim,
+                                 int64_t classes, ig_model **out);
+
 /* Shape of a value for the model's nominal batch size; returns ndim, or -1 for a bad value.
  * `shape` must hold IG_MAX_DIMS entries. */
 int ig_model_value_shape(const ig_model *m, ig_value v, int64_t *shape);
 
-/* Parameters, in the order layers created them. ig_model_param_get and _set finalise the
- * model (its parameters are then allocated and initialised). */
+/* Parameters, in the order layers created them, buffers included (like PyTorch's state_dict:
+ * batch norm's running statistics, which are model state but not trained). ig_model_param_get
+ * and _set finalise the model (its parameters are then allocated and initialised). */
 int ig_model_param_count(ig_model *m);
 /* Name of parameter i, or NULL if out of range. */
 const char *ig_model_param_name(ig_model *m, int i);
@@ -272,6 +288,9 @@ int ig_model_param_shape(ig_model *m, int i, int64_t *shape);
 /* Copies parameter i out of / into the model; `count` must equal its element count. */
 ig_status ig_model_param_get(ig_model *m, int i, float *dst, int64_t count);
 ig_status ig_model_param_set(ig_model *m, int i, const float *src, int64_t count);
+/* Whether parameter i is trained (false for a buffer, which the optimizer never updates and
+ * which has no gradient, and for an i out of range). */
+bool ig_model_param_trainable(ig_model *m, int i);
 /* Total number of trainable scalars. */
 int64_t ig_model_num_params(ig_model *m);
 /* Floating-point operations of one forward pass at a batch size, from each op's estimate in
@@ -476,7 +495,7 @@ ig_status ig_trainer_set_learning_rate(ig_trainer *t, float lr);
 float ig_trainer_learning_rate(const ig_trainer *t);
 /* Parameter groups: parameter `param` (model order) decays by weight_decay · scale from the
  * next step on (0 exempts it; decoupled for AdamW, L2 for the others). A write to the scale
- * the step reads: nothing is recompiled. */
+ * the step reads: nothing is recompiled. A buffer (not trainable) is an error. */
 ig_status ig_trainer_set_weight_decay_scale(ig_trainer *t, int param, float scale);
 /* The rate the next step will use: the learning rate through the schedule at that step. */
 float ig_trainer_current_learning_rate(const ig_trainer *t);
@@ -547,32 +566,125 @@ ig_epoch_config ig_epoch_defaults(void);
  * step program, as ig_train_batch does. Returns when the steps are queued (CUDA: without
  * waiting for them); *steps (may be NULL) receives their number, and their losses are read
  * with ig_trainer_losses. The dataset's labels must be < the model's classes (sparse
- * cross-entropy only). Not with L-BFGS (IG_ERR_UNSUPPORTED): it evaluates a batch several
- * times per step; loop ig_train_batch over a loader's batches instead. */
+ * cross-entropy only; a dataset of float targets is IG_ERR_UNSUPPORTED). Not with L-BFGS
+ * (IG_ERR_UNSUPPORTED): it evaluates a batch several times per step; loop ig_train_batch
+ * over a loader's batches instead. */
 ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *cfg, int64_t *steps);
 
 /* Loss and accuracy over a whole dataset kept on the device, in batches of batch_size;
  * one synchronisation at the end. */
 ig_status ig_evaluate(ig_trainer *t, ig_dataset *ds, int64_t batch_size, ig_eval_result *out);
 
-/* A labelled dataset held in host memory: samples (f32, one shape per sample) and integer
- * labels (see also the epoch functions above). */
+/* A dataset held in host memory: samples (f32, one shape per sample) and, per sample, an
+ * integer class label or k float targets (regression). See also the epoch functions above
+ * (class labels only) and docs/data.md. */
 
 /* Reads an MNIST-format (IDX) image file and its label file, gzip-compressed or not
  * (e.g. /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz). Pixels are scaled
  * to [0, 1]; samples have shape [1, rows, cols]. */
 ig_status ig_dataset_load_idx(ig_ctx *ctx, const char *images_path, const char *labels_path,
                               ig_dataset **out);
-/* A dataset holding copies of x (f32 [n, sample shape...]) and y (i32 [n], labels ≥ 0). */
+/* A dataset holding copies of x (f32 [n, sample shape...]) and y: i32 [n] class labels ≥ 0,
+ * or f32 [n, k] float targets (f32 [n] is taken as [n, 1]). */
 ig_status ig_dataset_create(ig_ctx *ctx, const ig_tensor *x, const ig_tensor *y, ig_dataset **out);
 void ig_dataset_destroy(ig_dataset *ds);
 int64_t ig_dataset_size(const ig_dataset *ds);
 /* Sample shape (without the batch dimension); returns its ndim. */
 int ig_dataset_sample_shape(const ig_dataset *ds, int64_t *shape);
-/* Number of classes: one more than the largest label. */
+/* Number of classes: the number of class names where the dataset has them (image folders,
+ * CSV label names), else one more than the largest label; a split's parts keep their
+ * parent's. 0 for a dataset of float targets. */
 int32_t ig_dataset_num_classes(const ig_dataset *ds);
+/* Float targets per sample (k of f32 [n, k]); 0 for a dataset of class labels. */
+int64_t ig_dataset_target_dim(const ig_dataset *ds);
+/* The name of class `id` (its folder, or its CSV label text); NULL where the dataset's
+ * classes have no names (numeric labels) or id is out of range. Valid while ds lives. */
+const char *ig_dataset_class_name(const ig_dataset *ds, int32_t id);
+/* New tensors holding copies of the samples (x: f32 [n, sample shape...]) and the targets
+ * (y: i32 [n] labels, or f32 [n, k]), in the dataset's order, e.g. for ig_predict and the
+ * metrics below; release them. Either of x and y may be NULL to skip it. */
+ig_status ig_dataset_tensors(const ig_dataset *ds, ig_tensor **x, ig_tensor **y);
 /* x <- (x − mean) / std for every value; std > 0. */
 ig_status ig_dataset_normalize(ig_dataset *ds, float mean, float std);
+
+/* Splits ds into two new datasets: *val gets ceil(val_fraction · n) samples (as
+ * scikit-learn's train_test_split counts a test_size), *train the rest; both must get at
+ * least one. Which samples go where is a pure function of (seed, n) — and of the labels
+ * when stratified — and each part keeps the samples' original order. With `stratify`
+ * (class labels only) every class is split in the same proportion: class c gets
+ * floor(n_c · n_val / n) validation samples, and the ones left over go to the classes with
+ * the largest remainders (the lower class id first on ties). Both parts keep ds's class
+ * count and names, so a class absent from one part keeps its id. ds is unchanged. */
+ig_status ig_dataset_split(const ig_dataset *ds, double val_fraction, uint64_t seed, bool stratify,
+                           ig_dataset **train, ig_dataset **val);
+
+/* CSV files: one sample per row, numeric feature columns and one label or target column.
+ * Quoting is RFC 4180's (a quoted cell may hold the delimiter, a newline or "" for a
+ * quote); rows end in LF or CRLF; blank lines and a UTF-8 byte-order mark are skipped;
+ * spaces (and tabs, unless the delimiter is a tab) around an unquoted cell are trimmed.
+ * Numbers are read in the C locale whatever the program's locale ("1.5", "-2e-3"); NaN,
+ * infinities and values beyond the f32 range are errors. Samples have shape [features]
+ * in the columns' order, the label column left out. */
+typedef enum ig_csv_header {
+    IG_CSV_HEADER_AUTO = 0, /* the first row is a header when one of its cells other than the
+                               label column's is not a number (or when label_column is set) */
+    IG_CSV_HEADER_PRESENT,
+    IG_CSV_HEADER_ABSENT,
+} ig_csv_header;
+
+typedef struct ig_csv_options {
+    char delimiter;           /* ',' (default), '\t', ';', ...; not '"', '\r', '\n' or '\0' */
+    ig_csv_header header;     /* IG_CSV_HEADER_AUTO */
+    const char *label_column; /* the label or target column by its header name; NULL
+                                 (default): by label_index */
+    int label_index;          /* its index from 0; negative counts from the end: -1 (the
+                                 default) is the last column */
+    /* false (default): the column holds class labels — integers ≥ 0 are the class ids
+     * themselves; any other labels (names, or integers some of them negative) are mapped to
+     * 0..k−1 in sorted order (numeric order for integers, byte order for text, as
+     * scikit-learn's LabelEncoder) and ig_dataset_class_name reports them; a column of
+     * numbers with a fraction ("2.5") is an error that suggests `regression`.
+     * true: the column is a float target; samples get f32 [1] targets. */
+    bool regression;
+} ig_csv_options;
+
+/* ',' delimiter, header detected, the last column, class labels. */
+ig_csv_options ig_csv_defaults(void);
+/* Reads a CSV file (opt NULL: ig_csv_defaults()). IG_ERR_IO: the file cannot be opened or
+ * read. IG_ERR_FORMAT, with the path, line and column (from 1) in the message: an empty
+ * file or a header without rows, a row with more or fewer cells than the first, a cell
+ * that is not a number, an empty label, an unclosed quote, no column of label_column's
+ * name. IG_ERR_INVALID_ARGUMENT: bad options (label_column with IG_CSV_HEADER_ABSENT, a
+ * label_index outside the columns). */
+ig_status ig_dataset_load_csv(ig_ctx *ctx, const char *path, const ig_csv_options *opt, ig_dataset **out);
+
+/* Image folders: root/<class>/<image>, one subfolder per class. Classes are the subfolders'
+ * names in byte order (ids 0, 1, ...), images each folder's PNG and JPEG files (by the
+ * extensions .png, .jpg, .jpeg in any case) in name order; names starting with '.' and
+ * other files are ignored, and so are files directly in root. A file is decoded as what
+ * its first bytes say it is (libpng, libjpeg-turbo), converted to RGB (alpha dropped, as
+ * PIL's convert("RGB") does) or to grayscale (ITU-R 601 luma, 0.299 R + 0.587 G +
+ * 0.114 B, as PIL's convert("L")), resized to height × width (aspect ratio not kept) by
+ * bilinear interpolation with pixel centres at +0.5 which, when shrinking, widens its
+ * triangle filter by the scale so every source pixel counts (PIL's bilinear resize, without
+ * its rounding to 8 bits between the passes), and scaled to [0, 1]. Samples
+ * have shape [channels, height, width]. Images are decoded on the CPU's OpenMP threads. */
+typedef struct ig_image_folder_options {
+    int64_t channels;      /* 3 (RGB, default) or 1 (grayscale) */
+    int64_t height, width; /* the sample size, 1..65535 each; default 32 × 32 */
+    /* false (default): a file that cannot be read or decoded fails the load, naming it;
+     * true: it is left out and counted in *skipped. */
+    bool skip_unreadable;
+} ig_image_folder_options;
+
+ig_image_folder_options ig_image_folder_defaults(void);
+/* Reads an image folder (opt NULL: defaults); *skipped (may be NULL) receives the number of
+ * files left out under skip_unreadable. IG_ERR_IO: root or a file cannot be opened or read.
+ * IG_ERR_FORMAT: no class folders, a class folder without images, a file that is not a
+ * PNG or JPEG or is corrupt or truncated, an image over 2^28 pixels; with skip_unreadable,
+ * only when no image at all could be read. The message names the folder or file. */
+ig_status ig_dataset_load_image_folder(ig_ctx *ctx, const char *root, const ig_image_folder_options *opt,
+                                       ig_dataset **out, int64_t *skipped);
 
 /* Iterates a dataset in batches, optionally shuffled with a seed (a different order each
  * epoch, the same for the same seed). */
@@ -580,13 +692,134 @@ typedef struct ig_loader ig_loader;
 ig_status ig_loader_create(ig_dataset *ds, int64_t batch_size, bool shuffle, uint64_t seed,
                            bool drop_last, ig_loader **out);
 void ig_loader_destroy(ig_loader *ld);
-/* The next batch of the current epoch: x f32 [n, sample shape...] and y i32 [n]. The tensors
- * belong to the loader and stay valid until the next call (retain them to keep them).
+/* The next batch of the current epoch: x f32 [n, sample shape...] and y i32 [n] (f32 [n, k]
+ * for a dataset of float targets). The tensors belong to the loader and stay valid until the next call (retain them to keep them).
  * At the end of an epoch it returns IG_OK with *x and *y set to NULL; the next call starts
  * a new epoch (reshuffled when shuffling). */
 ig_status ig_loader_next(ig_loader *ld, ig_tensor **x, ig_tensor **y);
 /* Batches per epoch. */
 int64_t ig_loader_num_batches(const ig_loader *ld);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Host-side metrics on predictions the caller has (ig_predict's output, any array), with
+ * scikit-learn's definitions: tests/test_metrics.c checks them against values that
+ * scikit-learn computed (tools/metrics_reference.py). Conventions for all of them:
+ *   - labels: i32 class ids [n] in [0, classes); pred likewise.
+ *   - scores: f32 [n, classes] row-major, larger meaning more likely: logits or
+ *     probabilities (give probabilities where scikit-learn expects them, e.g. one-vs-rest
+ *     ROC AUC, to get its values). Every score must be finite.
+ *   - n < 1, a label or prediction out of range, a non-finite value: IG_ERR_INVALID_ARGUMENT
+ *     (the message names the sample). Results are double; outputs are written on success.
+ * docs/data.md has worked examples. */
+
+/* pred[i]: the class of row i's largest score, the first on ties (numpy's argmax). */
+ig_status ig_metric_argmax(const float *scores, int64_t n, int64_t classes, int32_t *pred);
+/* The fraction of samples with pred[i] == labels[i] (accuracy_score). */
+ig_status ig_metric_accuracy(const int32_t *labels, const int32_t *pred, int64_t n, double *out);
+/* The fraction of samples whose label is among the k classes of largest score, a tie going
+ * to the higher class id (top_k_accuracy_score on [n, classes] scores); k ≥ 1, and
+ * k ≥ classes gives 1. */
+ig_status ig_metric_top_k_accuracy(const int32_t *labels, const float *scores, int64_t n, int64_t classes, int64_t k,
+                                   double *out);
+/* counts[t · classes + p]: the samples of label t predicted p (confusion_matrix with
+ * labels 0..classes−1); counts holds classes² entries. */
+ig_status ig_metric_confusion_matrix(const int32_t *labels, const int32_t *pred, int64_t n, int64_t classes,
+                                     int64_t *counts);
+
+typedef struct ig_prf {
+    double precision; /* tp / (tp + fp) */
+    double recall;    /* tp / (tp + fn) */
+    double f1;        /* 2·tp / (2·tp + fp + fn) */
+    int64_t support;  /* samples of the class (tp + fn); n for the averages */
+} ig_prf;
+
+typedef struct ig_prf_averages {
+    ig_prf macro;    /* the classes' unweighted mean */
+    ig_prf micro;    /* from tp, fp and fn summed over the classes (all three equal the accuracy) */
+    ig_prf weighted; /* the classes' mean weighted by support */
+} ig_prf_averages;
+
+/* Precision, recall and F1 of each class 0..classes−1 and their averages
+ * (precision_recall_fscore_support with labels=range(classes), so a class absent from both
+ * labels and pred still counts in the macro average). A ratio whose denominator is 0 —
+ * the precision of a class never predicted, the recall of a class never true, the F1 of a
+ * class neither — is zero_division: 0 (scikit-learn's default, "warn", without the
+ * warning), 1, or NAN, which the macro and weighted averages skip as scikit-learn does
+ * (NAN if all are). Binary precision, recall and F1 (average="binary") are per_class[1].
+ * per_class (classes entries) or avg may be NULL. */
+ig_status ig_metric_precision_recall_f1(const int32_t *labels, const int32_t *pred, int64_t n, int64_t classes,
+                                        double zero_division, ig_prf *per_class, ig_prf_averages *avg);
+
+/* Binary ranking metrics take one score per sample, scores[i · stride] (stride ≥ 1), and
+ * count sample i positive when labels[i] == positive (labels are not range-checked here).
+ * A sigmoid output [n, 1] with 0/1 labels: (labels, 1, scores, 1, n, ...); class c against
+ * the rest of [n, classes] scores: (labels, c, scores + c, classes, n, ...). */
+
+/* A curve of `points` points (x[i], y[i]); the struct owns the arrays: ig_curve_free. */
+typedef struct ig_curve {
+    int64_t points;
+    double *x;          /* ROC: false-positive rate; precision-recall: recall */
+    double *y;          /* ROC: true-positive rate; precision-recall: precision */
+    double *thresholds; /* ROC: `points` scores, decreasing, the first +inf; precision-recall:
+                           points − 1 scores, increasing (the last point has none) */
+} ig_curve;
+
+/* Frees the curve's arrays and zeroes it; NULL and a zeroed curve are fine. */
+void ig_curve_free(ig_curve *c);
+/* The ROC curve, as roc_curve(drop_intermediate=True): the point (0, 0) at threshold +inf,
+ * then for each distinct score from the highest the rates of predicting positive at
+ * score ≥ it, keeping only the points where the curve bends (the first and last of each
+ * straight run). Needs positive and negative samples (scikit-learn returns NaN rates). On
+ * failure *out is zeroed. */
+ig_status ig_metric_roc_curve(const int32_t *labels, int32_t positive, const float *scores, int64_t stride, int64_t n,
+                              ig_curve *out);
+/* The area under that curve by the trapezoidal rule (roc_auc_score); needs both classes. */
+ig_status ig_metric_roc_auc(const int32_t *labels, int32_t positive, const float *scores, int64_t stride, int64_t n,
+                            double *out);
+/* The precision-recall curve, as precision_recall_curve (every threshold kept): for each
+ * distinct score from the lowest, the precision and recall of predicting positive at
+ * score ≥ it, then the point (recall 0, precision 1). Without positive samples the recall
+ * is 1 throughout (scikit-learn's choice, where it warns). On failure *out is zeroed. */
+ig_status ig_metric_pr_curve(const int32_t *labels, int32_t positive, const float *scores, int64_t stride, int64_t n,
+                             ig_curve *out);
+/* Average precision (average_precision_score): Σ_k (R_k − R_k−1) · P_k over the thresholds
+ * from the highest, the precision at each weighted by the recall it adds; a step-wise sum,
+ * not the trapezoid, so it is not optimistic. 0 without positive samples. */
+ig_status ig_metric_average_precision(const int32_t *labels, int32_t positive, const float *scores, int64_t stride,
+                                      int64_t n, double *out);
+
+typedef struct ig_ovr_averages {
+    double macro;    /* the classes' unweighted mean */
+    double weighted; /* their mean weighted by each class's support */
+    double micro;    /* the binary metric of all n · classes (labels[i] == c, score) pairs */
+} ig_ovr_averages;
+
+/* One-vs-rest over the classes 0..classes−1 (≥ 2) of [n, classes] scores: per_class[c] the
+ * binary metric of class c against the rest, and the averages (roc_auc_score with
+ * multi_class="ovr" and average "macro", "weighted", "micro"; average_precision_score of the
+ * labels one-hot encoded). per_class (classes entries) or avg may be NULL. ROC AUC needs
+ * every class among the labels (its AUC is undefined otherwise: scikit-learn raises too);
+ * a class absent from the labels has average precision 0. */
+ig_status ig_metric_roc_auc_ovr(const int32_t *labels, const float *scores, int64_t n, int64_t classes,
+                                double *per_class, ig_ovr_averages *avg);
+ig_status ig_metric_average_precision_ovr(const int32_t *labels, const float *scores, int64_t n, int64_t classes,
+                                          double *per_class, ig_ovr_averages *avg);
+
+typedef struct ig_regression_metrics {
+    double mse;  /* mean of (prediction − target)² (mean_squared_error) */
+    double rmse; /* √ of each output's MSE, averaged over the outputs (root_mean_squared_error) */
+    double mae;  /* mean of |prediction − target| (mean_absolute_error) */
+    /* 1 − Σ(t − p)² / Σ(t − mean t)² per output, averaged over them (r2_score); an output
+     * whose targets are all equal scores 1 if predicted exactly, else 0 (force_finite);
+     * NAN for n < 2, where R² is not defined. */
+    double r2;
+} ig_regression_metrics;
+
+/* Regression metrics of predictions against targets, both f32 [n, outputs] row-major, each
+ * averaged uniformly over the outputs (scikit-learn's multioutput="uniform_average"). */
+ig_status ig_metric_regression(const float *targets, const float *predictions, int64_t n, int64_t outputs,
+                               ig_regression_metrics *out);
 
 #ifdef __cplusplus
 }

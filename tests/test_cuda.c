@@ -527,6 +527,76 @@ static void test_resident_epoch_matches_cpu(void **state)
     pair_free(&p);
 }
 
+/* ---------------------------------------------------------------- GEMMs of few rows */
+
+/* One MATMUL (ta, tb) or, with bias, one DENSE with bias + ReLU (a [m, k], b [n, k]) of the
+ * shapes of a batch-128 step, run three times on ctx (eager, captured, replayed): c of the
+ * last run, and whether all three agree bit for bit. */
+static bool run_gemm_node(ig_ctx *ctx, bool ta, bool tb, bool dense, int64_t m, int64_t n, int64_t k, float *c)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    ig_shape as = {.ndim = 2, .d = {ta ? k : m, ta ? m : k}}, bs = {.ndim = 2, .d = {tb ? n : k, tb ? k : n}};
+    ig_shape bias_s = {.ndim = 1, .d = {n}};
+    int in[3] = {ig_graph_leaf(&g, &as, IG_F32, "a"), ig_graph_leaf(&g, &bs, IG_F32, "b"),
+                 ig_graph_leaf(&g, &bias_s, IG_F32, "bias")};
+    for (int i = 0; i < 3; i++) g.vals[in[i]].buf = IG_BUF_IO;
+    ig_attrs at = {.i = {ta, tb}};
+    if (dense) at = (ig_attrs){.i = {1, IG_ACT_RELU}};
+    int cv;
+    assert_int_equal(ig_graph_node(&g, dense ? IG_OP_DENSE : IG_OP_MATMUL, in, dense ? 3 : 2, &at, "gemm", &cv), IG_OK);
+    g.vals[cv].buf = IG_BUF_IO;
+    size_t na = (size_t)(m * k), nb = (size_t)(n * k), nc = (size_t)(m * n);
+    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *bias = malloc((size_t)n * sizeof *bias);
+    float *first = malloc(nc * sizeof *first);
+    uint64_t seed = 5;
+    for (size_t i = 0; i < na; i++) a[i] = frand(&seed);
+    for (size_t i = 0; i < nb; i++) b[i] = frand(&seed);
+    for (int64_t i = 0; i < n; i++) bias[i] = frand(&seed);
+    ig_program *p;
+    assert_int_equal(ig_program_create(ctx, &g, &p), IG_OK);
+    bool same = true;
+    for (int run = 0; run < 3; run++) {
+        assert_int_equal(ig_program_write(p, in[0], a, na * sizeof *a), IG_OK);
+        assert_int_equal(ig_program_write(p, in[1], b, nb * sizeof *b), IG_OK);
+        assert_int_equal(ig_program_write(p, in[2], bias, (size_t)n * sizeof *bias), IG_OK);
+        assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
+        assert_int_equal(ig_program_read(p, cv, run ? c : first, nc * sizeof *c), IG_OK);
+        if (run) same &= memcmp(c, first, nc * sizeof *c) == 0;
+    }
+    ig_program_destroy(p);
+    ig_graph_free(&g);
+    free(a), free(b), free(bias), free(first);
+    return same;
+}
+
+/* The small-M GEMM (split over K, partial tiles summed in a fixed order) against the CPU's,
+ * for each transpose, ragged sizes and the fused bias + ReLU; the same bits on every run. */
+static void test_small_gemm_matches_cpu(void **state)
+{
+    static const struct {
+        bool ta, tb, dense;
+        int64_t m, n, k;
+    } cases[] = {
+        {false, true, true, 128, 512, 784},  {false, false, false, 128, 512, 512}, {true, false, false, 100, 70, 300},
+        {true, true, false, 37, 129, 1000}, {false, true, false, 128, 10, 512},   {false, false, false, 256, 64, 16},
+    };
+    ig_ctx *cpu, *gpu;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t nc = (size_t)(cases[i].m * cases[i].n);
+        float *cc = malloc(nc * sizeof *cc), *cg = malloc(nc * sizeof *cg);
+        run_gemm_node(cpu, cases[i].ta, cases[i].tb, cases[i].dense, cases[i].m, cases[i].n, cases[i].k, cc);
+        bool same = run_gemm_node(gpu, cases[i].ta, cases[i].tb, cases[i].dense, cases[i].m, cases[i].n, cases[i].k, cg);
+        double e = rel_err(cg, cc, (int64_t)nc);
+        if (e > 1e-5 || !same) fail_msg("gemm case %zu: rel err %.3g, runs %s", i, e, same ? "agree" : "differ");
+        free(cc), free(cg);
+    }
+    ig_ctx_destroy(cpu);
+    ig_ctx_destroy(gpu);
+}
+
 /* ---------------------------------------------------------------- pooling */
 
 /* One POOL2D node (attrs {mode, kernel, stride, padding}) on x [6, 3, 9, 8] and its
@@ -717,6 +787,305 @@ static void test_dropout_models_match_cpu(void **state)
     for (int kind = 0; kind < 2; kind++) compare_on_both(build_dropout_model, random_x, kind, "dropout");
 }
 
+/* ---------------------------------------------------------------- convolution */
+
+typedef struct conv_case {
+    int64_t n, c, h, w, f, k, stride, pad;
+    bool bias;
+    int act; /* fused into the node, as the fusion pass does */
+} conv_case;
+
+enum { CONV_Y, CONV_DX, CONV_DW, CONV_DB, CONV_OUTS };
+
+/* One CONV2D node and the gradients of its inputs for a seed dy (so CONV2D_DGRAD,
+ * CONV2D_WGRAD and, with a bias, CHANNEL_SUM), run three times on ctx (eager, captured,
+ * replayed; the IO blocks alternate, so the plans meet other addresses): out[k] (allocated
+ * here; db NULL without a bias) of the last run, and whether the three runs agree bit for bit. */
+static bool run_conv_node(ig_ctx *ctx, const conv_case *cc, float *out[CONV_OUTS], size_t len[CONV_OUTS])
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    const ig_shape shapes[3] = {{.ndim = 4, .d = {cc->n, cc->c, cc->h, cc->w}},
+                                {.ndim = 4, .d = {cc->f, cc->c, cc->k, cc->k}},
+                                {.ndim = 1, .d = {cc->f}}};
+    static const char *names[3] = {"x", "w", "b"};
+    int n_in = cc->bias ? 3 : 2, in[4], vals[CONV_OUTS] = {-1, -1, -1, -1};
+    for (int i = 0; i < n_in; i++) {
+        in[i] = ig_graph_leaf(&g, &shapes[i], IG_F32, names[i]);
+        assert_true(in[i] >= 0);
+        g.vals[in[i]].buf = IG_BUF_IO;
+    }
+    ig_attrs at = {.i = {cc->stride, cc->pad, cc->act}};
+    assert_int_equal(ig_graph_node(&g, IG_OP_CONV2D, in, n_in, &at, "conv", &vals[CONV_Y]), IG_OK);
+    in[n_in] = ig_graph_leaf(&g, &g.vals[vals[CONV_Y]].shape, IG_F32, "dy");
+    assert_true(in[n_in] >= 0);
+    g.vals[in[n_in]].buf = IG_BUF_IO;
+    assert_int_equal(ig_autodiff(&g, 1, &vals[CONV_Y], &in[n_in], n_in, in, &vals[CONV_DX]), IG_OK);
+    float *data[4], *first[CONV_OUTS] = {0};
+    size_t bytes[4]; /* g belongs to the program once it is made */
+    uint64_t seed = 21;
+    for (int i = 0; i <= n_in; i++) {
+        bytes[i] = ig_val_bytes(&g.vals[in[i]]);
+        data[i] = malloc(bytes[i]);
+        for (size_t j = 0; j < bytes[i] / sizeof(float); j++) data[i][j] = frand(&seed);
+    }
+    for (int k = 0; k < CONV_OUTS; k++) {
+        out[k] = NULL;
+        len[k] = 0;
+        if (vals[k] < 0) continue;
+        assert_int_equal(ig_graph_materialize(&g, vals[k], &vals[k]), IG_OK);
+        g.vals[vals[k]].buf = IG_BUF_IO;
+        len[k] = ig_shape_numel(&g.vals[vals[k]].shape);
+        out[k] = malloc(len[k] * sizeof(float));
+        first[k] = malloc(len[k] * sizeof(float));
+    }
+    ig_program *p;
+    assert_int_equal(ig_program_create(ctx, &g, &p), IG_OK);
+    bool same = true;
+    for (int run = 0; run < 3; run++) {
+        for (int i = 0; i <= n_in; i++)
+            assert_int_equal(ig_program_write(p, in[i], data[i], bytes[i]), IG_OK);
+        assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
+        for (int k = 0; k < CONV_OUTS; k++) {
+            if (!out[k]) continue;
+            assert_int_equal(ig_program_read(p, vals[k], run ? out[k] : first[k], len[k] * sizeof(float)), IG_OK);
+            if (run) same &= memcmp(out[k], first[k], len[k] * sizeof(float)) == 0;
+        }
+    }
+    ig_program_destroy(p);
+    ig_graph_free(&g);
+    for (int i = 0; i <= n_in; i++) free(data[i]);
+    for (int k = 0; k < CONV_OUTS; k++) free(first[k]);
+    return same;
+}
+
+/* The forward pass (with bias and fused ReLU or not), the data and weight gradients and the
+ * bias gradient against the CPU's (1e-4), over 3×3, 1×1 and 5×5 kernels, strides 1 and 2 (with
+ * rows left over), paddings 0 to 2, and channel counts where cuDNN picks other engines; the
+ * same bits on every GPU run (deterministic engines only, captured as eager). */
+static void test_conv_kernels_match_cpu(void **state)
+{
+    static const conv_case cases[] = {
+        {2, 3, 9, 8, 4, 3, 1, 1, true, IG_ACT_NONE},  {2, 3, 9, 8, 5, 3, 2, 1, true, IG_ACT_RELU},
+        {3, 4, 7, 7, 6, 1, 1, 0, false, IG_ACT_NONE}, {4, 8, 9, 9, 16, 1, 2, 0, false, IG_ACT_NONE},
+        {2, 2, 8, 9, 3, 5, 1, 2, true, IG_ACT_RELU},  {2, 5, 10, 11, 4, 3, 2, 0, false, IG_ACT_NONE},
+        {8, 16, 16, 16, 32, 3, 1, 1, true, IG_ACT_RELU},
+    };
+    static const char *what[CONV_OUTS] = {"y", "dx", "dw", "db"};
+    ig_ctx *cpu, *gpu;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        float *oc[CONV_OUTS], *og[CONV_OUTS];
+        size_t len[CONV_OUTS];
+        run_conv_node(cpu, &cases[c], oc, len);
+        bool same = run_conv_node(gpu, &cases[c], og, len);
+        for (int k = 0; k < CONV_OUTS; k++) {
+            if (!oc[k]) continue;
+            double e = rel_err(og[k], oc[k], (int64_t)len[k]);
+            if (!(e <= 1e-4)) fail_msg("conv case %zu: %s rel err %.3g", c, what[k], e);
+            free(oc[k]), free(og[k]);
+        }
+        if (!same) fail_msg("conv case %zu: GPU runs differ", c);
+    }
+    ig_ctx_destroy(cpu);
+    ig_ctx_destroy(gpu);
+}
+
+/* conv → ReLU (fused) → conv (stride 2, no bias) → flatten → dense, and conv 1×1 → Tanh
+ * (fused) → global average pooling → dense, on images [BATCH, 2, 7, 6]. */
+static ig_model *build_conv_model(ig_ctx *ctx, int kind)
+{
+    ig_model *m;
+    assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, 2, 7, 6}, 4, &m), IG_OK);
+    ig_value v = ig_model_input(m);
+    if (kind == 0) {
+        v = ig_relu(m, ig_conv2d(m, v, 4, 3, 1, 1, true, "conv1"), "relu1");
+        v = ig_flatten(m, ig_conv2d(m, v, 6, 3, 2, 1, false, "conv2"), "flat");
+    } else {
+        v = ig_global_avgpool(m, ig_tanh(m, ig_conv2d(m, v, 5, 1, 1, 0, true, "conv1"), "tanh1"), "pool");
+    }
+    ig_dense(m, v, OUT, true, "fc");
+    assert_int_equal(ig_model_status(m), IG_OK);
+    return m;
+}
+
+static void test_conv_models_match_cpu(void **state)
+{
+    for (int kind = 0; kind < 2; kind++) compare_on_both(build_conv_model, random_images, kind, "conv model");
+}
+
+/* A conv model trained with captured steps and with eager launches: the same losses and
+ * parameters, bit for bit (the plans are made in the eager first run and reused by the
+ * capture; the engines are deterministic). */
+static void test_conv_graph_equals_eager(void **state)
+{
+    ig_ctx *graph_ctx, *eager_ctx;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &graph_ctx), IG_OK);
+    setenv("INGOT_CUDA_GRAPHS", "0", 1);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &eager_ctx), IG_OK);
+    unsetenv("INGOT_CUDA_GRAPHS");
+    ig_model *mg = build_conv_model(graph_ctx, 0), *me = build_conv_model(eager_ctx, 0);
+    copy_params(mg, me);
+    ig_trainer_config cfg = ig_trainer_defaults();
+    ig_trainer *tg, *te;
+    assert_int_equal(ig_trainer_create(mg, &cfg, &tg), IG_OK);
+    assert_int_equal(ig_trainer_create(me, &cfg, &te), IG_OK);
+    enum { STEPS = 12 };
+    for (int s = 0; s < STEPS; s++) {
+        ig_tensor *x = random_images(graph_ctx, BATCH, 500 + s), *y = random_labels(graph_ctx, BATCH, 600 + s);
+        assert_int_equal(ig_train_batch(tg, x, y, NULL), IG_OK);
+        assert_int_equal(ig_train_batch(te, x, y, NULL), IG_OK);
+        ig_tensor_release(x);
+        ig_tensor_release(y);
+    }
+    float lg[STEPS], le[STEPS];
+    assert_int_equal(ig_trainer_losses(tg, 0, STEPS, lg), IG_OK);
+    assert_int_equal(ig_trainer_losses(te, 0, STEPS, le), IG_OK);
+    assert_memory_equal(lg, le, sizeof lg);
+    assert_true(params_identical(mg, me));
+    ig_trainer_destroy(tg);
+    ig_trainer_destroy(te);
+    ig_model_destroy(mg);
+    ig_model_destroy(me);
+    ig_ctx_destroy(graph_ctx);
+    ig_ctx_destroy(eager_ctx);
+}
+
+/* ---------------------------------------------------------------- batch normalisation */
+
+typedef struct bn_case {
+    int ndim;
+    int64_t d[4];
+    bool training;
+} bn_case;
+
+enum { BN_Y, BN_DX, BN_DGAMMA, BN_DBETA, BN_RMEAN, BN_RVAR, BN_OUTS };
+
+/* One BATCHNORM node and the gradients of x, γ and β for a seed dy, run three times on ctx
+ * (eager, captured, replayed), each run from the same running statistics: out[k] (allocated
+ * here) of the last run, the running statistics as the run left them, and whether the three
+ * runs agree bit for bit. Channels sit at different levels (up to 14 from 0) and spreads. */
+static bool run_bn_node(ig_ctx *ctx, const bn_case *bc, float *out[BN_OUTS], size_t len[BN_OUTS])
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    int64_t c = bc->d[1];
+    const ig_shape xs = {.ndim = bc->ndim, .d = {bc->d[0], bc->d[1], bc->d[2], bc->d[3]}}, cs = {.ndim = 1, .d = {c}};
+    static const char *names[6] = {"x", "gamma", "beta", "running_mean", "running_var", "dy"};
+    int in[6], vals[BN_OUTS];
+    for (int i = 0; i < 6; i++) {
+        in[i] = ig_graph_leaf(&g, i == 0 || i == 5 ? &xs : &cs, IG_F32, names[i]);
+        assert_true(in[i] >= 0);
+        g.vals[in[i]].buf = IG_BUF_IO;
+    }
+    ig_attrs at = {.i = {bc->training}, .f = {0.1f, 1e-5f}};
+    assert_int_equal(ig_graph_node(&g, IG_OP_BATCHNORM, in, 5, &at, "bn", vals), IG_OK);
+    assert_int_equal(ig_autodiff(&g, 1, &vals[BN_Y], &in[5], 3, in, &vals[BN_DX]), IG_OK);
+    vals[BN_RMEAN] = in[3];
+    vals[BN_RVAR] = in[4];
+    float *data[6];
+    size_t bytes[6]; /* g belongs to the program once it is made */
+    uint64_t seed = 31;
+    int64_t hw = bc->ndim == 4 ? bc->d[2] * bc->d[3] : 1;
+    for (int i = 0; i < 6; i++) {
+        bytes[i] = ig_val_bytes(&g.vals[in[i]]);
+        data[i] = malloc(bytes[i]);
+        for (size_t j = 0; j < bytes[i] / sizeof(float); j++) {
+            float r = frand(&seed);
+            int64_t ch = (int64_t)j / hw % c;
+            data[i][j] = i == 0 ? 3.0f * (float)(ch % 5) + (1.0f + (float)(ch % 3)) * r : i == 4 ? 1.0f + 0.5f * r : r;
+        }
+    }
+    float *first[BN_OUTS];
+    for (int k = 0; k < BN_OUTS; k++) {
+        if (k < BN_RMEAN) {
+            assert_int_equal(ig_graph_materialize(&g, vals[k], &vals[k]), IG_OK);
+            g.vals[vals[k]].buf = IG_BUF_IO;
+        }
+        len[k] = ig_shape_numel(&g.vals[vals[k]].shape);
+        out[k] = malloc(len[k] * sizeof(float));
+        first[k] = malloc(len[k] * sizeof(float));
+    }
+    ig_program *p;
+    assert_int_equal(ig_program_create(ctx, &g, &p), IG_OK);
+    bool same = true;
+    for (int run = 0; run < 3; run++) {
+        for (int i = 0; i < 6; i++) assert_int_equal(ig_program_write(p, in[i], data[i], bytes[i]), IG_OK);
+        assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
+        for (int k = 0; k < BN_OUTS; k++) {
+            assert_int_equal(ig_program_read(p, vals[k], run ? out[k] : first[k], len[k] * sizeof(float)), IG_OK);
+            if (run) same &= memcmp(out[k], first[k], len[k] * sizeof(float)) == 0;
+        }
+    }
+    ig_program_destroy(p);
+    ig_graph_free(&g);
+    for (int i = 0; i < 6; i++) free(data[i]);
+    for (int k = 0; k < BN_OUTS; k++) free(first[k]);
+    return same;
+}
+
+/* Forward (y and the running statistics it leaves) and backward against the CPU's (1e-5), in
+ * both modes, 4-D planes whose length is a multiple of 4 (float4 accesses) or not, and 2-D;
+ * channels from a few values to some split over several blocks; the same bits on every GPU
+ * run (fixed reduction orders, captured as eager). */
+static void test_batchnorm_kernels_match_cpu(void **state)
+{
+    static const bn_case cases[] = {
+        {4, {8, 5, 7, 9}, true},     {4, {8, 5, 7, 9}, false},  {4, {512, 3, 8, 8}, true},
+        {4, {64, 6, 12, 12}, true},  {4, {2, 512, 4, 4}, true}, {4, {16, 4, 4, 4}, false},
+        {2, {300, 7}, true},         {2, {300, 7}, false},      {2, {40000, 3}, true},
+    };
+    static const char *what[BN_OUTS] = {"y", "dx", "dgamma", "dbeta", "running_mean", "running_var"};
+    ig_ctx *cpu, *gpu;
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        float *oc[BN_OUTS], *og[BN_OUTS];
+        size_t len[BN_OUTS];
+        run_bn_node(cpu, &cases[c], oc, len);
+        bool same = run_bn_node(gpu, &cases[c], og, len);
+        for (int k = 0; k < BN_OUTS; k++) {
+            double e = rel_err(og[k], oc[k], (int64_t)len[k]);
+            if (!(e <= 1e-5)) fail_msg("batchnorm case %zu: %s rel err %.3g", c, what[k], e);
+            free(oc[k]), free(og[k]);
+        }
+        if (!same) fail_msg("batchnorm case %zu: GPU runs differ", c);
+    }
+    ig_ctx_destroy(cpu);
+    ig_ctx_destroy(gpu);
+}
+
+/* image → batchnorm → ReLU → flatten → dense; dense(70) → batchnorm (2-D) → ReLU → dense;
+ * conv (no bias) → batchnorm → ReLU → global average pooling → dense. compare_on_both also
+ * compares the running statistics (parameters of the model, as buffers) and predictions,
+ * which normalise with them. */
+static ig_model *build_bn_model(ig_ctx *ctx, int kind)
+{
+    ig_model *m;
+    if (kind == 1) assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, IN}, 2, &m), IG_OK);
+    else assert_int_equal(ig_model_create(ctx, (int64_t[]){BATCH, 2, 7, 6}, 4, &m), IG_OK);
+    ig_value v = ig_model_input(m);
+    if (kind == 0) {
+        v = ig_flatten(m, ig_relu(m, ig_batchnorm(m, v, 0.1f, 1e-5f, "bn"), "relu"), "flat");
+    } else if (kind == 1) {
+        v = ig_relu(m, ig_batchnorm(m, ig_dense(m, v, 70, true, "fc1"), 0.2f, 1e-3f, "bn"), "relu");
+    } else {
+        v = ig_batchnorm(m, ig_conv2d(m, v, 6, 3, 1, 1, false, "conv"), 0.1f, 1e-5f, "bn");
+        v = ig_global_avgpool(m, ig_relu(m, v, "relu"), "pool");
+    }
+    ig_dense(m, v, OUT, true, "fc");
+    assert_int_equal(ig_model_status(m), IG_OK);
+    return m;
+}
+
+static void test_batchnorm_models_match_cpu(void **state)
+{
+    compare_on_both(build_bn_model, random_images, 0, "batchnorm model");
+    compare_on_both(build_bn_model, random_x, 1, "batchnorm model");
+    compare_on_both(build_bn_model, random_images, 2, "batchnorm model");
+}
+
 int main(void)
 {
     ig_ctx *ctx;
@@ -739,10 +1108,16 @@ int main(void)
         cmocka_unit_test(test_graph_equals_eager),
         cmocka_unit_test(test_loss_ring_and_memory),
         cmocka_unit_test(test_resident_epoch_matches_cpu),
+        cmocka_unit_test(test_small_gemm_matches_cpu),
         cmocka_unit_test(test_pool_kernels_match_cpu),
         cmocka_unit_test(test_pool_models_match_cpu),
         cmocka_unit_test(test_activation_models_match_cpu),
         cmocka_unit_test(test_dropout_models_match_cpu),
+        cmocka_unit_test(test_conv_kernels_match_cpu),
+        cmocka_unit_test(test_conv_models_match_cpu),
+        cmocka_unit_test(test_conv_graph_equals_eager),
+        cmocka_unit_test(test_batchnorm_kernels_match_cpu),
+        cmocka_unit_test(test_batchnorm_models_match_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

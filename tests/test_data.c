@@ -16,60 +16,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "ingot.h"
+#include "test_util.h"
+#include "test_tmpdir.h"
 #include "io/dataset.h"
 
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
-
-static char tmpdir[] = "/tmp/ingot_test_data_XXXXXX";
-
-/* ---------------------------------------------------------------- fixtures */
-
-typedef struct fixture {
-    ig_ctx *ctx;
-    size_t host_base;
-} fixture;
-
-static size_t host_in_use(ig_ctx *ctx)
-{
-    ig_memory_stats st;
-    assert_int_equal(ig_memory_stats_get(ctx, &st), IG_OK);
-    return st.host_in_use;
-}
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || ig_ctx_create(IG_DEVICE_CPU, &f->ctx) != IG_OK) return -1;
-    f->host_base = host_in_use(f->ctx);
-    *state = f;
-    return 0;
-}
-
-/* Every test frees what it made: host memory in use is back where it started. */
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    assert_int_equal(host_in_use(f->ctx), f->host_base);
-    ig_ctx_destroy(f->ctx);
-    free(f);
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static int group_teardown(void **state)
-{
-    return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---------------------------------------------------------------- IDX files */
 
@@ -566,19 +517,19 @@ static void test_fashion_mnist(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_load_plain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_normalize, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loader_sequential, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loader_shuffle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loader_drop_last, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loader_tensor_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_null_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fashion_mnist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_plain, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_load_gzip, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_normalize, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_loader_sequential, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_loader_shuffle, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_loader_drop_last, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_loader_tensor_reuse, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_missing_file, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_truncated, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_bad_header, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_count_mismatch, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_null_args, setup_fixture, teardown_fixture),
+        cmocka_unit_test_setup_teardown(test_fashion_mnist, setup_fixture, teardown_fixture),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

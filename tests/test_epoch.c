@@ -224,7 +224,7 @@ static void test_errors(void **state)
     ((int32_t *)ig_tensor_data(y))[7] = -1;
     assert_int_equal(ig_dataset_create(ctx, x, y, &wrong), IG_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(ig_last_error(), "sample 7"));
-    assert_int_equal(ig_dataset_create(ctx, x3, x, &wrong), IG_ERR_SHAPE);
+    assert_int_equal(ig_dataset_create(ctx, y, x, &wrong), IG_ERR_SHAPE); /* samples must be f32 [n, ...] */
     assert_int_equal(ig_dataset_create(NULL, x, y, &wrong), IG_ERR_INVALID_ARGUMENT);
 
     /* the loss ring only has steps that were taken */

@@ -50,6 +50,7 @@ typedef enum kink {
     KINK_DIFF,  /* elementwise losses: at input 0 − input 1 = 0 (mae) and = ±attrs.f[0] (huber) */
     KINK_TIES,  /* max pooling: where two values of a window are equal; input 0 is drawn as a
                  * shuffle of values 2/n apart (n ≤ 100: more than EPS), so no step makes a tie */
+    KINK_CONV,  /* the kink's argument is a convolution's pre-activation (conv with fused relu) */
 } kink;
 
 typedef struct gc_case {
@@ -136,10 +137,39 @@ static const gc_case cases[] = {
      KINK_NONE, "the last row is outside every window (floor output size)"},
     {"global_avgpool", IG_OP_POOL2D, 1, {S4(2, 3, 4, 5)}, F32x3, {.i = {IG_POOL_GLOBAL_AVG}}, 0, false, TOL_LINEAR,
      KINK_NONE, "linear: [n, c, h, w] -> [n, c]"},
+    /* CONV2D: x, w [f, c, kh, kw], b; attrs stride, padding, fused activation */
+    {"conv", IG_OP_CONV2D, 3, {S4(2, 3, 5, 5), S4(4, 3, 3, 3), S1(4)}, F32x3, {.i = {1, 1, IG_ACT_NONE}}, 0, false,
+     TOL_LINEAR, KINK_NONE, "3x3, padding 1, bias: linear in each input"},
+    {"conv_s2", IG_OP_CONV2D, 2, {S4(3, 2, 6, 5), S4(3, 2, 3, 3)}, F32x3, {.i = {2, 0, IG_ACT_NONE}}, 0, false,
+     TOL_LINEAR, KINK_NONE, "stride 2, padding 0, no bias, non-square input: the last column is in no window; "
+     "3 images, split unevenly over the threads"},
+    {"conv_p2", IG_OP_CONV2D, 3, {S4(1, 2, 4, 4), S4(2, 2, 3, 3), S1(2)}, F32x3, {.i = {1, 2, IG_ACT_NONE}}, 0,
+     false, TOL_LINEAR, KINK_NONE, "padding 2: the output is larger than the input"},
+    {"conv_1x1", IG_OP_CONV2D, 3, {S4(2, 4, 3, 5), S4(3, 4, 1, 1), S1(3)}, F32x3, {.i = {1, 0, IG_ACT_NONE}}, 0,
+     false, TOL_LINEAR, KINK_NONE, "1x1, stride 1: the image is its own column matrix"},
+    {"conv_1x1_s2", IG_OP_CONV2D, 2, {S4(2, 3, 5, 4), S4(2, 3, 1, 1)}, F32x3, {.i = {2, 0, IG_ACT_NONE}}, 0, false,
+     TOL_LINEAR, KINK_NONE, "1x1, stride 2: inputs between the samples get no gradient"},
+    {"conv_rect_kernel", IG_OP_CONV2D, 3, {S4(1, 2, 5, 4), S4(2, 2, 2, 3), S1(2)}, F32x3, {.i = {1, 1, IG_ACT_NONE}},
+     0, false, TOL_LINEAR, KINK_NONE, "a 2x3 kernel (the op takes any kh, kw)"},
+    {"conv_relu", IG_OP_CONV2D, 3, {S4(2, 2, 5, 5), S4(3, 2, 3, 3), S1(3)}, F32x3, {.i = {1, 1, IG_ACT_RELU}}, 0,
+     false, TOL_SMOOTH, KINK_CONV, "fused relu; kink at pre-activation 0: redrawn away from it"},
+    {"conv_tanh", IG_OP_CONV2D, 3, {S4(1, 3, 5, 6), S4(2, 3, 3, 3), S1(2)}, F32x3, {.i = {2, 1, IG_ACT_TANH}}, 0,
+     false, TOL_SMOOTH, KINK_NONE, "fused tanh, stride 2, padding 1"},
     /* input 1 is the hyperparameter block; its drawn bytes give some step, and the mask,
      * a function of (seed, salt, step) alone, stays fixed while x is perturbed */
     {"dropout", IG_OP_DROPOUT, 2, {S2(4, 8), S1((sizeof(ig_opt_hyper) + 3) / 4)}, F32x3, {.i = {7, 3}, .f = {0.5f}},
      1u << 1, false, TOL_LINEAR, KINK_NONE, "linear in x under a fixed mask"},
+    /* BATCHNORM: x, gamma, beta, running mean, running variance (drawn positive); attrs
+     * {training}, {momentum, eps}. The running statistics are buffers: no gradient. */
+    {"batchnorm_train_2d", IG_OP_BATCHNORM, 5, {S2(6, 3), S1(3), S1(3), S1(3), S1(3)}, F32x3,
+     {.i = {1}, .f = {0.1f, 1e-5f}}, 3u << 3, false, TOL_SMOOTH, KINK_NONE,
+     "batch statistics: every x of a channel moves its mean and variance"},
+    {"batchnorm_train_4d", IG_OP_BATCHNORM, 5, {S4(2, 3, 3, 2), S1(3), S1(3), S1(3), S1(3)}, F32x3,
+     {.i = {1}, .f = {0.1f, 1e-5f}}, 3u << 3, false, TOL_SMOOTH, KINK_NONE, "NCHW: a channel spans samples and planes"},
+    {"batchnorm_eval_2d", IG_OP_BATCHNORM, 5, {S2(4, 3), S1(3), S1(3), S1(3), S1(3)}, F32x3,
+     {.i = {0}, .f = {0.1f, 1e-5f}}, 3u << 3, false, TOL_LINEAR, KINK_NONE, "running statistics: affine in x"},
+    {"batchnorm_eval_4d", IG_OP_BATCHNORM, 5, {S4(2, 3, 2, 3), S1(3), S1(3), S1(3), S1(3)}, F32x3,
+     {.i = {0}, .f = {0.1f, 1e-5f}}, 3u << 3, false, TOL_LINEAR, KINK_NONE, "running statistics: affine in x"},
 };
 #define N_CASES ((int)(sizeof cases / sizeof *cases))
 
@@ -164,11 +194,13 @@ typedef struct inputs {
     size_t numel[IG_MAX_IN], bytes[IG_MAX_IN];
 } inputs;
 
-/* The binary cross-entropies take probabilities: BCE's prediction, and both targets. */
+/* Inputs drawn in [0.1, 0.9]: the probabilities the binary cross-entropies take (BCE's
+ * prediction, and both targets), and batch norm's running variance, which must be positive. */
 static bool is_probability(const gc_case *c, int k)
 {
     int64_t kind = c->attrs.i[0];
-    return c->op == IG_OP_ELEM_LOSS && (kind == IG_ELEM_BCE || (k == 1 && kind == IG_ELEM_BCE_LOGITS));
+    return (c->op == IG_OP_ELEM_LOSS && (kind == IG_ELEM_BCE || (k == 1 && kind == IG_ELEM_BCE_LOGITS))) ||
+           (c->op == IG_OP_BATCHNORM && k == 4);
 }
 
 static void draw_inputs(const gc_case *c, uint64_t seed, inputs *in)
@@ -227,6 +259,25 @@ static bool kink_free(const gc_case *c, const inputs *in)
                 for (int64_t j = 0; j < k; j++) z += (double)x[r * k + j] * w[o * k + j];
                 if (fabs(z) < KINK_MARGIN) return false;
             }
+    } else if (c->kinks == KINK_CONV) {
+        const float *x = in->data[0], *w = in->data[1], *b = c->n_in == 3 ? in->data[2] : NULL;
+        const int64_t *xd = c->shape[0].d, *wd = c->shape[1].d, s = c->attrs.i[0], p = c->attrs.i[1];
+        int64_t oh = (xd[2] + 2 * p - wd[2]) / s + 1, ow = (xd[3] + 2 * p - wd[3]) / s + 1;
+        for (int64_t n = 0; n < xd[0]; n++)
+            for (int64_t f = 0; f < wd[0]; f++)
+                for (int64_t oy = 0; oy < oh; oy++)
+                    for (int64_t ox = 0; ox < ow; ox++) {
+                        double z = b ? b[f] : 0.0;
+                        for (int64_t ch = 0; ch < xd[1]; ch++)
+                            for (int64_t ky = 0; ky < wd[2]; ky++)
+                                for (int64_t kx = 0; kx < wd[3]; kx++) {
+                                    int64_t iy = oy * s + ky - p, ix = ox * s + kx - p;
+                                    if (iy < 0 || iy >= xd[2] || ix < 0 || ix >= xd[3]) continue;
+                                    z += (double)x[((n * xd[1] + ch) * xd[2] + iy) * xd[3] + ix] *
+                                         w[((f * wd[1] + ch) * wd[2] + ky) * wd[3] + kx];
+                                }
+                        if (fabs(z) < KINK_MARGIN) return false;
+                    }
     }
     return true;
 }
@@ -384,6 +435,41 @@ static void test_ops(void **state)
     for (int i = 0; i < N_CASES; i++) {
         check_case(*state, &cases[i]);
         check_refusals(&cases[i]);
+    }
+}
+
+/* CHANNEL_SUM is a gradient op (a conv's bias gradient, checked through the conv rows) with no
+ * VJP of its own; here its values on other ranks, and on an input large enough to be split
+ * over threads, against sums in double. */
+static void test_channel_sum(void **state)
+{
+    const ig_shape shapes[] = {S2(3, 5), S3(2, 4, 7), S4(8, 3, 40, 40)};
+    for (int k = 0; k < 3; k++) {
+        ig_graph g;
+        ig_graph_init(&g);
+        int x = io_leaf(&g, shapes[k], IG_F32, "x"), y;
+        OK(ig_graph_node(&g, IG_OP_CHANNEL_SUM, &x, 1, NULL, "db", &y));
+        g.vals[y].buf = IG_BUF_IO;
+        int64_t outer = shapes[k].d[0], ch = shapes[k].d[1];
+        size_t numel = ig_shape_numel(&shapes[k]), inner = numel / (size_t)(outer * ch);
+        float *xv = malloc(numel * sizeof *xv), got[8];
+        assert_non_null(xv);
+        for (size_t j = 0; j < numel; j++) xv[j] = uniform_pm1(5, j);
+        ig_program *p;
+        OK(ig_program_create(*state, &g, &p));
+        OK(ig_program_write(p, x, xv, numel * sizeof *xv));
+        OK(ig_program_run(p, NULL, NULL, NULL));
+        OK(ig_program_read(p, y, got, (size_t)ch * sizeof *got));
+        for (int64_t c = 0; c < ch; c++) {
+            double want = 0;
+            for (int64_t i = 0; i < outer; i++)
+                for (size_t j = 0; j < inner; j++) want += xv[((size_t)(i * ch + c)) * inner + j];
+            if (fabs(got[c] - want) > 1e-5 * (1 + fabs(want)))
+                fail_msg("channel_sum over %d-D input, channel %lld: %.7g, want %.7g", shapes[k].ndim, (long long)c,
+                         got[c], want);
+        }
+        ig_program_destroy(p);
+        free(xv);
     }
 }
 
@@ -568,6 +654,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_covers_every_op),
         cmocka_unit_test_setup_teardown(test_ops, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_channel_sum, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_mlp_directional, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

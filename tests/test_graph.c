@@ -512,6 +512,17 @@ static void dense_act_graph(ig_graph *g, ig_op act, int *ids)
     ids[4] = unary(g, act, ids[3]);
 }
 
+/* The act node (node 1) folded into its producer (node 0): the producer's attrs.i[slot] is
+ * the activation and it writes the act's output; the unfused value is read by no one. */
+static void assert_fused(const ig_graph *g, const int *ids, int slot, ig_act act)
+{
+    assert_int_equal(g->nodes[0].attrs.i[slot], act);
+    assert_int_equal(g->nodes[0].out[0], ids[4]);
+    assert_int_equal(g->vals[ids[4]].node, 0);
+    assert_int_equal(g->nodes[1].op, IG_OP_NOP);
+    assert_int_equal(ig_graph_uses(g, ids[3]), 0);
+}
+
 static void test_fuse_dense_act(void **state)
 {
     ig_ctx *ctx = *state;
@@ -524,11 +535,7 @@ static void test_fuse_dense_act(void **state)
         g.vals[id[4]].buf = IG_BUF_IO;
         OK(ig_fuse_activations(&g, NULL, 0));
         assert_int_equal(g.nodes[0].op, IG_OP_DENSE);
-        assert_int_equal(g.nodes[0].attrs.i[1], want[a]);
-        assert_int_equal(g.nodes[0].out[0], id[4]);
-        assert_int_equal(g.vals[id[4]].node, 0);
-        assert_int_equal(g.nodes[1].op, IG_OP_NOP);
-        assert_int_equal(ig_graph_uses(&g, id[3]), 0);
+        assert_fused(&g, id, 1, want[a]);
 
         /* and it computes act(x·wᵀ + b) */
         ig_program *p;
@@ -548,6 +555,58 @@ static void test_fuse_dense_act(void **state)
                 double ref = a == 0 ? (z > 0 ? z : 0) : tanh(z);
                 assert_float_equal(y[r * 5 + o], ref, 1e-6);
             }
+        ig_program_destroy(p);
+    }
+}
+
+/* x [2, 3, 5, 5] → conv (w [4, 3, 3, 3], b [4], stride 1, padding 1) → relu/tanh fuses the
+ * same way, and computes act(conv(x, w) + b). */
+static void test_fuse_conv_act(void **state)
+{
+    ig_ctx *ctx = *state;
+    const ig_op acts[2] = {IG_OP_RELU, IG_OP_TANH};
+    const ig_act want[2] = {IG_ACT_RELU, IG_ACT_TANH};
+    enum { N = 2, C = 3, H = 5, F = 4, K = 3 };
+    for (int a = 0; a < 2; a++) {
+        ig_graph g;
+        ig_graph_init(&g);
+        int id[5];
+        id[0] = leaf(&g, 4, (int64_t[]){N, C, H, H}, IG_BUF_IO, 0, "x");
+        id[1] = leaf(&g, 4, (int64_t[]){F, C, K, K}, IG_BUF_PARAMS, 0, "w");
+        id[2] = leaf(&g, 1, (int64_t[]){F}, IG_BUF_PARAMS, 2 * IG_ALIGN, "b");
+        id[3] = node(&g, IG_OP_CONV2D, id, 3, &(ig_attrs){.i = {1, 1, IG_ACT_NONE}});
+        id[4] = unary(&g, acts[a], id[3]);
+        g.vals[id[4]].buf = IG_BUF_IO;
+        OK(ig_fuse_activations(&g, NULL, 0));
+        assert_int_equal(g.nodes[0].op, IG_OP_CONV2D);
+        assert_fused(&g, id, 2, want[a]);
+
+        ig_program *p;
+        OK(ig_program_create(ctx, &g, &p));
+        float x[N * C * H * H], params[3 * IG_ALIGN / sizeof(float)], y[N * F * H * H];
+        const float *w = params, *b = params + 2 * IG_ALIGN / sizeof(float);
+        fill(x, N * C * H * H, 21);
+        fill(params, F * C * K * K, 22);
+        fill(params + 2 * IG_ALIGN / sizeof(float), F, 23);
+        OK(ig_program_write(p, id[0], x, sizeof x));
+        OK(ig_program_run(p, params, NULL, NULL));
+        OK(ig_program_read(p, id[4], y, sizeof y));
+        for (int n = 0; n < N; n++)
+            for (int f = 0; f < F; f++)
+                for (int oy = 0; oy < H; oy++)
+                    for (int ox = 0; ox < H; ox++) {
+                        double z = b[f];
+                        for (int c = 0; c < C; c++)
+                            for (int ky = 0; ky < K; ky++)
+                                for (int kx = 0; kx < K; kx++) {
+                                    int iy = oy + ky - 1, ix = ox + kx - 1;
+                                    if (iy >= 0 && iy < H && ix >= 0 && ix < H)
+                                        z += (double)x[((n * C + c) * H + iy) * H + ix] *
+                                             w[((f * C + c) * K + ky) * K + kx];
+                                }
+                        double ref = a == 0 ? (z > 0 ? z : 0) : tanh(z);
+                        assert_float_equal(y[((n * F + f) * H + oy) * H + ox], ref, 1e-5);
+                    }
         ig_program_destroy(p);
     }
 }
@@ -581,6 +640,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_autodiff_sums_uses, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_autodiff_off_path),
         cmocka_unit_test_setup_teardown(test_fuse_dense_act, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_fuse_conv_act, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_fuse_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include "ingot.h"
 #include "nn/model.h"
 #include "ops/opt_hyper.h"
+#include "ops/pool.h"
 
 static void expect_msg(const char *needle1, const char *needle2, int line)
 {
@@ -292,11 +293,190 @@ static void train_pool_model(ig_ctx *ctx, int kind)
     ig_model_destroy(m);
 }
 
+/* The CPU's pooling kernels (a scatter per window for the gradient, row kernels for 2×2 max
+ * pooling) give the bits of pool_math.h's per-element functions, which the GPU runs: inputs
+ * full of ties, with a NaN and signed zeros, through every mode and the fast path's even and
+ * odd sizes. */
+static void test_pool_bits_match_pool_math(void **state)
+{
+    static const int64_t cases[][7] = {
+        /* n, c, h, w, mode, kernel, stride (padding kernel/2 for kernel 3) */
+        {2, 3, 8, 8, IG_POOL_MAX, 2, 2},   {2, 3, 7, 9, IG_POOL_MAX, 2, 2}, {1, 2, 6, 40, IG_POOL_MAX, 2, 2},
+        {2, 3, 7, 6, IG_POOL_MAX, 3, 2},   {2, 2, 5, 5, IG_POOL_MAX, 2, 1}, {2, 3, 7, 6, IG_POOL_AVG, 3, 2},
+        {2, 3, 5, 4, IG_POOL_GLOBAL_AVG, 0, 0},
+    };
+    const float vals[5] = {-1.0f, -0.0f, 0.0f, 0.5f, 0.5f};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int64_t *cs = cases[k];
+        ig_attrs at = {.i = {cs[4], cs[5], cs[6], cs[5] == 3}};
+        ig_graph g;
+        ig_graph_init(&g);
+        ig_shape xs = ig_shape_make(4, cs);
+        int x = ig_graph_leaf(&g, &xs, IG_F32, "x"), y, dy, dx;
+        g.vals[x].buf = IG_BUF_IO;
+        OK(ig_graph_node(&g, IG_OP_POOL2D, &x, 1, &at, "pool", &y));
+        ig_shape ys = g.vals[y].shape;
+        dy = ig_graph_leaf(&g, &ys, IG_F32, "dy");
+        g.vals[dy].buf = IG_BUF_IO;
+        OK(ig_graph_node(&g, IG_OP_POOL2D_GRAD, (int[]){dy, x}, 2, &at, "dpool", &dx));
+        g.vals[y].buf = g.vals[dx].buf = IG_BUF_IO;
+        size_t nx = ig_shape_numel(&xs), ny = ig_shape_numel(&ys);
+        float xv[2 * 3 * 8 * 40], dyv[2 * 3 * 8 * 40], yv[2 * 3 * 8 * 40], dxv[2 * 3 * 8 * 40];
+        for (size_t i = 0; i < nx; i++) xv[i] = vals[ig_rng_u64(31, i) % 5];
+        xv[nx / 2] = NAN;
+        for (size_t i = 0; i < ny; i++) dyv[i] = 2.0f * ig_rng_uniform(32, i) - 1.0f;
+        ig_pool_geom geo;
+        int64_t planes;
+        ig_node nd = g.nodes[0];
+        ig_program *p;
+        OK(ig_program_create(*state, &g, &p));
+        geo = ig_pool_geom_of(&p->g, &nd, &planes);
+        OK(ig_program_write(p, x, xv, nx * sizeof *xv));
+        OK(ig_program_write(p, dy, dyv, ny * sizeof *dyv));
+        OK(ig_program_run(p, NULL, NULL, NULL));
+        OK(ig_program_read(p, y, yv, ny * sizeof *yv));
+        OK(ig_program_read(p, dx, dxv, nx * sizeof *dxv));
+        int64_t in = geo.h * geo.w, out = geo.oh * geo.ow;
+        for (int64_t c = 0; c < planes; c++) {
+            for (int64_t o = 0; o < out; o++) {
+                float want = ig_pool_out(xv + c * in, &geo, o / geo.ow, o % geo.ow);
+                if (memcmp(&want, &yv[c * out + o], sizeof want))
+                    fail_msg("case %zu plane %lld output %lld: %g, pool_math.h gives %g", k, (long long)c, (long long)o,
+                             yv[c * out + o], want);
+            }
+            for (int64_t i = 0; i < in; i++) {
+                float want = ig_pool_grad(dyv + c * out, xv + c * in, &geo, i / geo.w, i % geo.w);
+                if (memcmp(&want, &dxv[c * in + i], sizeof want))
+                    fail_msg("case %zu plane %lld input %lld: gradient %g, pool_math.h gives %g", k, (long long)c,
+                             (long long)i, dxv[c * in + i], want);
+            }
+        }
+        ig_program_destroy(p);
+    }
+}
+
 static void test_pool_trains(void **state)
 {
     for (int kind = 0; kind < 3; kind++) train_pool_model(*state, kind);
 }
 
+
+/* ---------------------------------------------------------------- convolution */
+
+/* A model over input `shape` whose one layer is ig_conv2d(..., "conv"): it must fail with
+ * the layer's name and `phrase` in the message, and the model keep the error. */
+static void expect_conv_error(ig_ctx *ctx, const int64_t *shape, int ndim, int64_t filters, int64_t k, int64_t s,
+                              int64_t p, const char *phrase, int line)
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, shape, ndim, &m));
+    assert_int_equal(ig_conv2d(m, ig_model_input(m), filters, k, s, p, true, "conv"), IG_NO_VALUE);
+    expect_msg("conv2d 'conv'", phrase, line);
+    assert_int_not_equal(ig_model_status(m), IG_OK);
+    ig_model_destroy(m);
+}
+
+static void test_conv_build_errors(void **state)
+{
+    ig_ctx *ctx = *state;
+    const int64_t img[] = {2, 3, 5, 5}, flat[] = {2, 75};
+    expect_conv_error(ctx, flat, 2, 4, 3, 1, 1, "[batch, channels, height, width]", __LINE__);
+    expect_conv_error(ctx, (int64_t[]){2, 3, 5}, 3, 4, 3, 1, 1, "[batch, channels, height, width]", __LINE__);
+    expect_conv_error(ctx, img, 4, 0, 3, 1, 1, "filters is 0", __LINE__);
+    expect_conv_error(ctx, img, 4, 4, 0, 1, 1, "kernel is 0", __LINE__);
+    expect_conv_error(ctx, img, 4, 4, 3, 0, 1, "stride is 0", __LINE__);
+    expect_conv_error(ctx, img, 4, 4, 3, 1, -1, "padding is -1", __LINE__);
+    expect_conv_error(ctx, img, 4, 4, 8, 1, 1, "larger than its padded input", __LINE__);
+    EXPECT_NO_VALUE(ig_conv2d(NULL, 0, 4, 3, 1, 1, true, "conv"), "ig_conv2d", "NULL model");
+
+    /* the padded input may fit the kernel exactly (5 + 2·1 = 7); parameters are PyTorch's
+     * shapes, initialised within ±1/sqrt(c·k·k) */
+    ig_model *m;
+    OK(ig_model_create(ctx, img, 4, &m));
+    ig_value v = ig_conv2d(m, ig_model_input(m), 4, 7, 1, 1, true, "conv");
+    OK(ig_model_status(m));
+    int64_t s[IG_MAX_DIMS];
+    assert_int_equal(ig_model_value_shape(m, v, s), 4);
+    assert_true(s[0] == 2 && s[1] == 4 && s[2] == 1 && s[3] == 1);
+    assert_int_equal(ig_model_param_count(m), 2);
+    assert_string_equal(ig_model_param_name(m, 0), "conv.weight");
+    assert_string_equal(ig_model_param_name(m, 1), "conv.bias");
+    assert_int_equal(ig_model_param_shape(m, 0, s), 4);
+    assert_true(s[0] == 4 && s[1] == 3 && s[2] == 7 && s[3] == 7);
+    assert_int_equal(ig_model_param_shape(m, 1, s), 1);
+    assert_true(s[0] == 4);
+    float w[4 * 3 * 7 * 7], bound = 1.0f / sqrtf(3 * 7 * 7), big = 0;
+    OK(ig_model_param_get(m, 0, w, 4 * 3 * 7 * 7));
+    for (int i = 0; i < 4 * 3 * 7 * 7; i++) {
+        assert_true(fabsf(w[i]) <= bound);
+        big = fmaxf(big, fabsf(w[i]));
+    }
+    assert_true(big > 0.9f * bound);
+    ig_model_destroy(m);
+
+    /* no bias: one parameter */
+    OK(ig_model_create(ctx, img, 4, &m));
+    ig_conv2d(m, ig_model_input(m), 4, 3, 2, 0, false, NULL);
+    OK(ig_model_status(m));
+    assert_int_equal(ig_model_param_count(m), 1);
+    ig_model_destroy(m);
+}
+
+/* conv(4, 3x3, padding 1) → relu → maxpool 2 → dense on 8×8 images of three patterns
+ * (horizontal stripes, vertical stripes, a checkerboard) under noise: 60 Adam steps must cut
+ * the loss by more than half, and a second model from the same seed follows the same
+ * losses bit for bit. */
+static ig_model *conv_classifier(ig_ctx *ctx, int n)
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, (int64_t[]){n, 1, 8, 8}, 4, &m));
+    OK(ig_model_set_seed(m, 11));
+    ig_value v = ig_relu(m, ig_conv2d(m, ig_model_input(m), 4, 3, 1, 1, true, "conv"), "relu");
+    v = ig_flatten(m, ig_maxpool2d(m, v, 2, 2, 0, "pool"), "flatten");
+    ig_dense(m, v, 3, true, "fc");
+    OK(ig_model_status(m));
+    return m;
+}
+
+static void test_conv_trains(void **state)
+{
+    enum { N = 24 };
+    ig_ctx *ctx = *state;
+    float xs[N * 64];
+    int32_t ys[N];
+    for (int i = 0; i < N; i++) {
+        ys[i] = i % 3;
+        for (int r = 0; r < 8; r++)
+            for (int c = 0; c < 8; c++) {
+                int on = ys[i] == 0 ? r & 1 : ys[i] == 1 ? c & 1 : (r + c) & 1;
+                int at = i * 64 + r * 8 + c;
+                xs[at] = (float)on + 0.6f * (ig_rng_uniform(9, (uint64_t)at) - 0.5f);
+            }
+    }
+    ig_tensor *x, *y;
+    OK(ig_tensor_from_data(ctx, IG_F32, (int64_t[]){N, 1, 8, 8}, 4, xs, sizeof xs, &x));
+    OK(ig_tensor_from_data(ctx, IG_I32, (int64_t[]){N}, 1, ys, sizeof ys, &y));
+    ig_model *a = conv_classifier(ctx, N), *b = conv_classifier(ctx, N);
+    ig_trainer_config cfg = ig_trainer_defaults();
+    cfg.learning_rate = 0.02f;
+    ig_trainer *ta, *tb;
+    OK(ig_trainer_create(a, &cfg, &ta));
+    OK(ig_trainer_create(b, &cfg, &tb));
+    float first = 0, la = 0, lb = 0;
+    for (int s = 0; s < 60; s++) {
+        OK(ig_train_batch(ta, x, y, &la));
+        OK(ig_train_batch(tb, x, y, &lb));
+        if (la != lb) fail_msg("step %d: losses %.9g and %.9g from the same seed", s, la, lb);
+        if (s == 0) first = la;
+    }
+    if (!(la < 0.5f * first)) fail_msg("conv model: loss %g -> %g did not fall", first, la);
+    ig_trainer_destroy(ta);
+    ig_trainer_destroy(tb);
+    ig_model_destroy(a);
+    ig_model_destroy(b);
+    ig_tensor_release(x);
+    ig_tensor_release(y);
+}
 
 /* ---------------------------------------------------------------- dropout, reshape */
 
@@ -456,6 +636,256 @@ static void test_reshape_values(void **state)
     ig_model_destroy(m);
 }
 
+/* ---------------------------------------------------------------- batch normalisation */
+
+enum { BN_N = 4, BN_C = 3, BN_H = 2, BN_W = 5, BN_HW = BN_H * BN_W, BN_X = BN_N * BN_C * BN_HW };
+
+/* input [4, 3, 2, 5] → batchnorm "bn" (momentum, eps 1e-5) → flatten → dense(2) "fc":
+ * parameters fc.weight, fc.bias after bn's four entries. */
+static ig_model *bn_model(ig_ctx *ctx, float momentum)
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, (int64_t[]){BN_N, BN_C, BN_H, BN_W}, 4, &m));
+    ig_value v = ig_batchnorm(m, ig_model_input(m), momentum, 1e-5f, "bn");
+    ig_dense(m, ig_flatten(m, v, "flat"), 2, true, "fc");
+    OK(ig_model_status(m));
+    return m;
+}
+
+/* Channels at different levels and spreads, so that each one's statistics differ. */
+static void bn_batch(ig_ctx *ctx, uint64_t seed, ig_tensor **x, ig_tensor **y)
+{
+    OK(ig_tensor_create(ctx, IG_F32, (int64_t[]){BN_N, BN_C, BN_H, BN_W}, 4, x));
+    OK(ig_tensor_create(ctx, IG_F32, (int64_t[]){BN_N, 2}, 2, y));
+    float *xd = ig_tensor_data(*x), *yd = ig_tensor_data(*y);
+    for (int i = 0; i < BN_X; i++) {
+        int ch = i / BN_HW % BN_C;
+        xd[i] = 3.0f * (float)ch - 2.0f + (1.0f + (float)ch) * (2.0f * ig_rng_uniform(seed, (uint64_t)i) - 1.0f);
+    }
+    for (int i = 0; i < BN_N * 2; i++) yd[i] = ig_rng_uniform(seed + 1, (uint64_t)i);
+}
+
+static void get_vec(ig_model *m, const char *name, float *dst, int64_t n)
+{
+    int i = ig_model_param_index(m, name);
+    assert_true(i >= 0);
+    OK(ig_model_param_get(m, i, dst, n));
+}
+
+static void set_vec(ig_model *m, const char *name, const float *src, int64_t n)
+{
+    int i = ig_model_param_index(m, name);
+    assert_true(i >= 0);
+    OK(ig_model_param_set(m, i, src, n));
+}
+
+/* One training step moves the running statistics towards the batch's, the variance's with
+ * the unbiased variance (PyTorch's rule), computed here in double from the batch. */
+static void test_batchnorm_running_stats(void **state)
+{
+    const float momentum = 0.3f;
+    ig_model *m = bn_model(*state, momentum);
+    const float rm0[BN_C] = {0.5f, -1.0f, 2.0f}, rv0[BN_C] = {1.0f, 0.25f, 4.0f};
+    set_vec(m, "bn.running_mean", rm0, BN_C);
+    set_vec(m, "bn.running_var", rv0, BN_C);
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_SGD);
+    cfg.loss = IG_LOSS_MSE;
+    cfg.learning_rate = 0.1f;
+    ig_trainer *t;
+    OK(ig_trainer_create(m, &cfg, &t));
+    ig_tensor *x, *y;
+    bn_batch(*state, 5, &x, &y);
+    OK(ig_train_batch(t, x, y, NULL));
+    float rm[BN_C], rv[BN_C];
+    get_vec(m, "bn.running_mean", rm, BN_C);
+    get_vec(m, "bn.running_var", rv, BN_C);
+    const float *xd = ig_tensor_data(x);
+    const int count = BN_N * BN_HW;
+    for (int ch = 0; ch < BN_C; ch++) {
+        double sum = 0, sq = 0;
+        for (int i = 0; i < BN_N; i++)
+            for (int j = 0; j < BN_HW; j++) sum += xd[(i * BN_C + ch) * BN_HW + j];
+        double mean = sum / count;
+        for (int i = 0; i < BN_N; i++)
+            for (int j = 0; j < BN_HW; j++) sq += pow(xd[(i * BN_C + ch) * BN_HW + j] - mean, 2);
+        double want_m = (1 - momentum) * rm0[ch] + momentum * mean;
+        double want_v = (1 - momentum) * rv0[ch] + momentum * sq / (count - 1);
+        if (fabs(rm[ch] - want_m) > 1e-5 * (1 + fabs(want_m)) || fabs(rv[ch] - want_v) > 1e-5 * want_v)
+            fail_msg("channel %d: running mean %.7g var %.7g, want %.7g %.7g", ch, rm[ch], rv[ch], want_m, want_v);
+    }
+    /* evaluation reads them and leaves them alone */
+    ig_eval_result er;
+    OK(ig_eval_batch(t, x, y, &er));
+    float rm2[BN_C], rv2[BN_C];
+    get_vec(m, "bn.running_mean", rm2, BN_C);
+    get_vec(m, "bn.running_var", rv2, BN_C);
+    assert_memory_equal(rm, rm2, sizeof rm);
+    assert_memory_equal(rv, rv2, sizeof rv);
+    ig_tensor_release(x);
+    ig_tensor_release(y);
+    ig_trainer_destroy(t);
+    ig_model_destroy(m);
+}
+
+/* Prediction normalises with the running statistics: y = γ(x − μ)/sqrt(σ² + eps) + β per
+ * channel, for any batch size (one sample included), 4-D and 2-D. */
+static void test_batchnorm_eval_uses_running_stats(void **state)
+{
+    const float gamma[BN_C] = {1.5f, -0.5f, 2.0f}, beta[BN_C] = {0.1f, 0.2f, -0.3f};
+    const float rm[BN_C] = {0.5f, -1.0f, 2.0f}, rv[BN_C] = {1.0f, 0.25f, 4.0f};
+    for (int four_d = 0; four_d < 2; four_d++) {
+        int64_t hw = four_d ? BN_HW : 1;
+        ig_model *m;
+        if (four_d) OK(ig_model_create(*state, (int64_t[]){BN_N, BN_C, BN_H, BN_W}, 4, &m));
+        else OK(ig_model_create(*state, (int64_t[]){BN_N, BN_C}, 2, &m));
+        ig_batchnorm(m, ig_model_input(m), 0.1f, 1e-3f, "bn");
+        OK(ig_model_status(m));
+        set_vec(m, "bn.weight", gamma, BN_C);
+        set_vec(m, "bn.bias", beta, BN_C);
+        set_vec(m, "bn.running_mean", rm, BN_C);
+        set_vec(m, "bn.running_var", rv, BN_C);
+        for (int64_t n = 1; n <= 3; n += 2) {
+            ig_tensor *x, *y;
+            if (four_d) OK(ig_tensor_create(*state, IG_F32, (int64_t[]){n, BN_C, BN_H, BN_W}, 4, &x));
+            else OK(ig_tensor_create(*state, IG_F32, (int64_t[]){n, BN_C}, 2, &x));
+            float *xd = ig_tensor_data(x);
+            for (int64_t i = 0; i < n * BN_C * hw; i++) xd[i] = 4.0f * ig_rng_uniform(9, (uint64_t)i) - 2.0f;
+            OK(ig_predict(m, x, &y));
+            const float *yd = ig_tensor_data(y);
+            for (int64_t i = 0; i < n * BN_C * hw; i++) {
+                int ch = (int)(i / hw % BN_C);
+                double want = gamma[ch] * (xd[i] - rm[ch]) / sqrt(rv[ch] + 1e-3) + beta[ch];
+                if (fabs(yd[i] - want) > 1e-5 * (1 + fabs(want)))
+                    fail_msg("%s, batch %lld: y[%lld] = %.7g, want %.7g", four_d ? "4-D" : "2-D", (long long)n,
+                             (long long)i, yd[i], want);
+            }
+            ig_tensor_release(x);
+            ig_tensor_release(y);
+        }
+        float after[BN_C];
+        get_vec(m, "bn.running_var", after, BN_C);
+        assert_memory_equal(after, rv, sizeof rv);
+        ig_model_destroy(m);
+    }
+}
+
+/* The running statistics are buffers: listed with the parameters but not trainable, not
+ * counted, never decayed or updated by an optimizer. With momentum 0 the layer leaves them as
+ * they are, so after AdamW's weight-decayed steps (and L-BFGS's host-side ones) they must
+ * still be PyTorch's initial zeros and ones, while the trainable parameters moved. */
+static void test_batchnorm_buffers(void **state)
+{
+    static const char *const names[6] = {"bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "fc.weight",
+                                         "fc.bias"};
+    for (int lbfgs = 0; lbfgs < 2; lbfgs++) {
+        ig_model *m = bn_model(*state, 0.0f);
+        assert_int_equal(ig_model_param_count(m), 6);
+        for (int i = 0; i < 6; i++) {
+            assert_string_equal(ig_model_param_name(m, i), names[i]);
+            assert_int_equal(ig_model_param_trainable(m, i), i != 2 && i != 3);
+        }
+        assert_false(ig_model_param_trainable(m, 6));
+        assert_false(ig_model_param_trainable(m, -1));
+        assert_int_equal(ig_model_num_params(m), 2 * BN_C + 2 * BN_C * BN_HW + 2);
+        char summary[2048];
+        OK(ig_model_summary(m, summary, sizeof summary, NULL));
+        char total[64];
+        snprintf(total, sizeof total, "total: %d parameters", 2 * BN_C + 2 * BN_C * BN_HW + 2);
+        if (!strstr(summary, total)) fail_msg("the summary counts buffers:\n%s", summary);
+        ig_trainer_config cfg = ig_trainer_defaults_for(lbfgs ? IG_OPT_LBFGS : IG_OPT_ADAMW);
+        cfg.loss = IG_LOSS_MSE;
+        if (!lbfgs) {
+            cfg.weight_decay = 0.5f;
+            cfg.learning_rate = 0.05f;
+            cfg.no_decay_1d = true; /* skips the buffers, decays nothing 1-D */
+        }
+        ig_trainer *t;
+        OK(ig_trainer_create(m, &cfg, &t));
+        if (!lbfgs) {
+            assert_int_equal(ig_trainer_set_weight_decay_scale(t, 3, 1.0f), IG_ERR_INVALID_ARGUMENT);
+            expect_msg("bn.running_var", "buffer", __LINE__);
+            OK(ig_trainer_set_weight_decay_scale(t, 0, 1.0f)); /* γ decays again */
+        }
+        float gamma0[BN_C], gamma[BN_C], rm[BN_C], rv[BN_C], first = 0, loss = 0;
+        get_vec(m, "bn.weight", gamma0, BN_C);
+        ig_tensor *x, *y;
+        bn_batch(*state, 11, &x, &y);
+        for (int s = 0; s < 5; s++) {
+            OK(ig_train_batch(t, x, y, &loss));
+            if (s == 0) first = loss;
+        }
+        if (!(loss < first)) fail_msg("%s: loss %g -> %g did not fall", lbfgs ? "L-BFGS" : "AdamW", first, loss);
+        get_vec(m, "bn.weight", gamma, BN_C);
+        get_vec(m, "bn.running_mean", rm, BN_C);
+        get_vec(m, "bn.running_var", rv, BN_C);
+        assert_memory_not_equal(gamma, gamma0, sizeof gamma);
+        for (int ch = 0; ch < BN_C; ch++)
+            if (rm[ch] != 0.0f || rv[ch] != 1.0f)
+                fail_msg("%s: channel %d's running statistics moved to %g, %g", lbfgs ? "L-BFGS" : "AdamW", ch, rm[ch],
+                         rv[ch]);
+        ig_tensor_release(x);
+        ig_tensor_release(y);
+        ig_trainer_destroy(t);
+        ig_model_destroy(m);
+    }
+}
+
+static void expect_bn_error(ig_ctx *ctx, const int64_t *shape, int ndim, float momentum, float eps, ig_status want,
+                            const char *phrase, int line)
+{
+    ig_model *m;
+    OK(ig_model_create(ctx, shape, ndim, &m));
+    assert_int_equal(ig_batchnorm(m, ig_model_input(m), momentum, eps, "norm"), IG_NO_VALUE);
+    expect_msg("batchnorm 'norm'", phrase, line);
+    assert_int_equal(ig_model_status(m), want);
+    assert_int_equal(ig_model_param_count(m), 0);
+    ig_model_destroy(m);
+}
+
+static void test_batchnorm_errors(void **state)
+{
+    ig_ctx *ctx = *state;
+    const int64_t img[] = {4, 3, 5, 5}, seq[] = {4, 3, 5}, vec[] = {4};
+    expect_bn_error(ctx, seq, 3, 0.1f, 1e-5f, IG_ERR_SHAPE, "[batch, channels] or [batch, channels, height, width]",
+                    __LINE__);
+    expect_bn_error(ctx, vec, 1, 0.1f, 1e-5f, IG_ERR_SHAPE, "[4]", __LINE__);
+    const float bad_momentum[] = {-0.1f, 1.5f, NAN};
+    for (int i = 0; i < 3; i++)
+        expect_bn_error(ctx, img, 4, bad_momentum[i], 1e-5f, IG_ERR_INVALID_ARGUMENT, "momentum", __LINE__);
+    const float bad_eps[] = {0.0f, -1e-5f, INFINITY, NAN};
+    for (int i = 0; i < 4; i++) expect_bn_error(ctx, img, 4, 0.1f, bad_eps[i], IG_ERR_INVALID_ARGUMENT, "eps", __LINE__);
+    EXPECT_NO_VALUE(ig_batchnorm(NULL, 0, 0.1f, 1e-5f, "norm"), "ig_batchnorm", "NULL model");
+
+    /* momentum 0 and 1 are in range; two layers of one name collide */
+    ig_model *m;
+    OK(ig_model_create(ctx, img, 4, &m));
+    ig_value v = ig_batchnorm(m, ig_model_input(m), 0.0f, 1e-5f, "a");
+    v = ig_batchnorm(m, v, 1.0f, 1e-5f, "b");
+    OK(ig_model_status(m));
+    EXPECT_NO_VALUE(ig_batchnorm(m, v, 0.1f, 1e-5f, "a"), "'a'", "used twice");
+    ig_model_destroy(m);
+
+    /* one value per channel: prediction works, a training step is refused (as PyTorch's) */
+    OK(ig_model_create(ctx, (int64_t[]){1, 3}, 2, &m));
+    ig_batchnorm(m, ig_model_input(m), 0.1f, 1e-5f, "bn1d");
+    OK(ig_model_status(m));
+    ig_tensor *x, *y, *out;
+    OK(ig_tensor_create(ctx, IG_F32, (int64_t[]){1, 3}, 2, &x));
+    OK(ig_tensor_create(ctx, IG_F32, (int64_t[]){1, 3}, 2, &y));
+    OK(ig_predict(m, x, &out));
+    ig_tensor_release(out);
+    ig_trainer_config cfg = ig_trainer_defaults_for(IG_OPT_SGD);
+    cfg.loss = IG_LOSS_MSE;
+    ig_trainer *t;
+    OK(ig_trainer_create(m, &cfg, &t));
+    assert_int_equal(ig_train_batch(t, x, y, NULL), IG_ERR_SHAPE);
+    expect_msg("batchnorm 'bn1d'", "more than one value per channel", __LINE__);
+    ig_tensor_release(x);
+    ig_tensor_release(y);
+    ig_trainer_destroy(t);
+    ig_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,11 +895,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activations_train, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_pool_build_errors, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_pool_shapes, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_pool_bits_match_pool_math, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_pool_trains, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_conv_build_errors, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_conv_trains, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_dropout_mask, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_dropout_eval_identity_and_train, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_dropout_reshape_errors, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_reshape_values, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_batchnorm_running_stats, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_batchnorm_eval_uses_running_stats, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_batchnorm_buffers, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_batchnorm_errors, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 
 #include <ingot.h>
 
+#include <stdlib.h>
+
 #define OK(expr)                                                                                  \
     do {                                                                                          \
         ig_status ok_s_ = (expr);                                                                 \
@@ -22,6 +24,42 @@ static inline int setup_cpu_ctx(void **state)
 static inline int teardown_ctx(void **state)
 {
     ig_ctx_destroy(*state);
+    return 0;
+}
+
+/* A CPU context per test and the host memory in use when it started: a test's teardown
+ * checks that it freed what it made (failed loads included). Use with
+ * cmocka_unit_test_setup_teardown(test, setup_fixture, teardown_fixture). */
+typedef struct fixture {
+    ig_ctx *ctx;
+    size_t host_base;
+} fixture;
+
+static inline size_t host_in_use(ig_ctx *ctx)
+{
+    ig_memory_stats st;
+    OK(ig_memory_stats_get(ctx, &st));
+    return st.host_in_use;
+}
+
+static inline int setup_fixture(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || ig_ctx_create(IG_DEVICE_CPU, &f->ctx) != IG_OK) {
+        free(f);
+        return -1;
+    }
+    f->host_base = host_in_use(f->ctx);
+    *state = f;
+    return 0;
+}
+
+static inline int teardown_fixture(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(host_in_use(f->ctx), f->host_base);
+    ig_ctx_destroy(f->ctx);
+    free(f);
     return 0;
 }
 

@@ -229,9 +229,13 @@ typedef struct layer_def {
     outcome (*model)(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v);
 } layer_def;
 
+/* *y: the node's first output */
 static outcome graph_node(run *r, ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *at, int *y)
 {
-    return ig_graph_node(g, op, in, n_in, at, ig_op_get(op)->name, y) == IG_OK ? OUT_PASS : lib_failed(r, "building the op");
+    int out[IG_MAX_OUT];
+    if (ig_graph_node(g, op, in, n_in, at, ig_op_get(op)->name, out) != IG_OK) return lib_failed(r, "building the op");
+    *y = out[0];
+    return OUT_PASS;
 }
 
 /* Dense: the bias is there when the case has the param (units come from the weight). */
@@ -356,6 +360,77 @@ static outcome global_avgpool_model(run *r, ig_model *m, const cJSON *layer, con
     return OUT_PASS;
 }
 
+/* Conv2d: filters, kernel, stride, padding (PyTorch's defaults: stride 1, padding 0) into
+ * v[0..3], and bias (default true). */
+static outcome conv_attrs_of(run *r, const cJSON *attrs, int64_t *v, bool *bias)
+{
+    static const char *const keys[4] = {"filters", "kernel", "stride", "padding"};
+    const double dflt[4] = {NAN, NAN, 1, 0};
+    for (int i = 0; i < 4; i++) {
+        double d;
+        CHECK(attr_num(r, attrs, keys[i], dflt[i], &d));
+        if (d != floor(d) || fabs(d) > INT32_MAX) return BAD(r, "conv2d %s %g is not an integer", keys[i], d);
+        v[i] = (int64_t)d;
+    }
+    return attr_bool(r, attrs, "bias", true, bias);
+}
+
+/* The case's params must be the layer its attributes describe: w [filters, c, kernel, kernel]
+ * and b when it has a bias. */
+static outcome conv2d_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)
+{
+    int64_t v[4];
+    bool bias;
+    CHECK(conv_attrs_of(r, attrs, v, &bias));
+    const ig_shape *w = n_in >= 2 ? &g->vals[in[1]].shape : NULL;
+    if (n_in != 2 + bias || w->ndim != 4 || w->d[0] != v[0] || w->d[2] != v[1] || w->d[3] != v[1])
+        return BAD(r, "conv2d params do not match filters %lld, kernel %lld, bias %s", (long long)v[0],
+                   (long long)v[1], bias ? "true" : "false");
+    ig_attrs at = {.i = {v[2], v[3], IG_ACT_NONE}};
+    return graph_node(r, g, IG_OP_CONV2D, in, n_in, &at, y);
+}
+
+static outcome conv2d_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)
+{
+    int64_t a[4];
+    bool bias;
+    CHECK(conv_attrs_of(r, layer, a, &bias));
+    *v = ig_conv2d(m, *v, a[0], a[1], a[2], a[3], bias, name);
+    return OUT_PASS;
+}
+
+/* Batch norm: training (a module's default mode), momentum and eps (PyTorch's defaults). */
+static outcome bn_attrs_of(run *r, const cJSON *attrs, ig_attrs *at)
+{
+    bool training;
+    double momentum, eps;
+    CHECK(attr_bool(r, attrs, "training", true, &training));
+    CHECK(attr_num(r, attrs, "momentum", 0.1, &momentum));
+    CHECK(attr_num(r, attrs, "eps", 1e-5, &eps));
+    *at = (ig_attrs){.i = {training}, .f = {(float)momentum, (float)eps}};
+    return OUT_PASS;
+}
+
+/* in: x, γ, β, then the running mean and variance (the case's state_in) */
+static outcome batchnorm_graph(run *r, ig_graph *g, const cJSON *attrs, const int *in, int n_in, int *y)
+{
+    ig_attrs at;
+    CHECK(bn_attrs_of(r, attrs, &at));
+    if (n_in != 5) return BAD(r, "batchnorm takes x, gamma, beta, and the running mean and variance as state_in");
+    return graph_node(r, g, IG_OP_BATCHNORM, in, n_in, &at, y);
+}
+
+/* Training steps normalise with the batch's statistics; a layer kept in evaluation mode while
+ * the rest trains has no counterpart. */
+static outcome batchnorm_model(run *r, ig_model *m, const cJSON *layer, const char *name, ig_value *v)
+{
+    ig_attrs at;
+    CHECK(bn_attrs_of(r, layer, &at));
+    if (!at.i[0]) return SKIPPED(r, "batchnorm in evaluation mode inside a trained model not supported");
+    *v = ig_batchnorm(m, *v, at.f[0], at.f[1], name);
+    return OUT_PASS;
+}
+
 /* The ACT kinds. GELU's "approximate" ("none" or "tanh") picks the kind, defaulting to the
  * case's op (gelu or gelu_tanh); LeakyReLU's and ELU's parameter defaults as in PyTorch. */
 static outcome act_attrs_of(run *r, const cJSON *attrs, int kind, ig_attrs *at)
@@ -444,6 +519,8 @@ static const char *const gelu_attrs[] = {"approximate", NULL};
 static const char *const softmax_attrs[] = {"axis", NULL};
 static const char *const pool_attrs[] = {"kernel", "stride", "padding", NULL};
 static const char *const dense_attrs[] = {"units", "bias", NULL};
+static const char *const conv2d_attrs[] = {"filters", "kernel", "stride", "padding", "bias", NULL};
+static const char *const batchnorm_attrs[] = {"training", "momentum", "eps", NULL};
 
 static const layer_def layer_ops[] = {
     {"dense", dense_attrs, dense_graph, dense_model},
@@ -461,6 +538,8 @@ static const layer_def layer_ops[] = {
     {"maxpool2d", pool_attrs, maxpool_graph, maxpool_model},
     {"avgpool2d", pool_attrs, avgpool_graph, avgpool_model},
     {"global_avgpool", no_attrs, global_avgpool_graph, global_avgpool_model},
+    {"conv2d", conv2d_attrs, conv2d_graph, conv2d_model},
+    {"batchnorm", batchnorm_attrs, batchnorm_graph, batchnorm_model},
 };
 
 /* A loss: the trainer's enum (src/train/loss.c picks its fused op and target), and how the
@@ -711,12 +790,37 @@ static outcome write_input(run *r, ig_program *p, int v, const void *data, size_
 
 /* ---------------------------------------------------------------- layer cases */
 
-/* The tensors of a layer case: operands are its inputs then its params. */
+/* The tensors of a layer case: operands are its inputs then its params; state (batch norm's
+ * running statistics) follows them as the op's inputs, is written in place by a training
+ * step and compared with state_out where the case has it. */
 typedef struct layer_case {
-    int n_operands;
+    int n_operands, n_state;
     const char *role[MAX_OPERANDS], *grad_role[MAX_OPERANDS], *y_role;
+    const char *state_role[MAX_OPERANDS], *state_out_role[MAX_OPERANDS];
     const ig_st_tensor *operand[MAX_OPERANDS], *grad[MAX_OPERANDS], *y, *dy;
+    const ig_st_tensor *state_in[MAX_OPERANDS], *state_out[MAX_OPERANDS]; /* state_out NULL: not compared */
 } layer_case;
+
+/* The optional state_in and state_out lists (state_out, where there, one per state_in). */
+static outcome load_state(run *r, const cJSON *c, layer_case *lc)
+{
+    const cJSON *in, *out;
+    int n_out;
+    lc->n_state = 0;
+    if (!cJSON_GetObjectItemCaseSensitive(c, "state_in")) return OUT_PASS;
+    CHECK(field_roles(r, c, "state_in", 1, MAX_OPERANDS - lc->n_operands, &in, &lc->n_state));
+    bool has_out = cJSON_GetObjectItemCaseSensitive(c, "state_out") != NULL;
+    if (has_out) CHECK(field_roles(r, c, "state_out", lc->n_state, lc->n_state, &out, &n_out));
+    for (int i = 0; i < lc->n_state; i++) {
+        lc->state_role[i] = role_at(in, i);
+        CHECK(tensor(r, lc->state_role[i], IG_F32, &lc->state_in[i]));
+        lc->state_out[i] = NULL;
+        if (!has_out) continue;
+        lc->state_out_role[i] = role_at(out, i);
+        CHECK(tensor(r, lc->state_out_role[i], IG_F32, &lc->state_out[i]));
+    }
+    return OUT_PASS;
+}
 
 static outcome load_layer_case(run *r, const cJSON *c, layer_case *lc)
 {
@@ -737,16 +841,19 @@ static outcome load_layer_case(run *r, const cJSON *c, layer_case *lc)
     }
     lc->y_role = role_at(outputs, 0);
     CHECK(tensor(r, lc->y_role, IG_F32, &lc->y));
+    CHECK(load_state(r, c, lc));
     return tensor(r, upstream, IG_F32, &lc->dy);
 }
 
-/* Forward node, then autodiff seeded with dy for every operand; y and every gradient
- * become IO values. */
+/* Forward node (operands, then state), then autodiff seeded with dy for every operand; y and
+ * every gradient become IO values. */
 static outcome build_layer(run *r, const layer_def *def, const cJSON *attrs, const layer_case *lc, ig_graph *g,
                            int *leaf, int *y, int *dy, int *grad)
 {
     for (int i = 0; i < lc->n_operands; i++) CHECK(io_leaf(r, g, lc->operand[i], IG_F32, lc->role[i], &leaf[i]));
-    CHECK(def->graph(r, g, attrs, leaf, lc->n_operands, y));
+    for (int i = 0; i < lc->n_state; i++)
+        CHECK(io_leaf(r, g, lc->state_in[i], IG_F32, lc->state_role[i], &leaf[lc->n_operands + i]));
+    CHECK(def->graph(r, g, attrs, leaf, lc->n_operands + lc->n_state, y));
     CHECK(same_shape(r, lc->y_role, &g->vals[*y].shape, lc->y));
     CHECK(io_leaf(r, g, lc->dy, IG_F32, "dy", dy));
     if (ig_autodiff(g, 1, y, dy, lc->n_operands, leaf, grad) != IG_OK) return lib_failed(r, "ig_autodiff");
@@ -775,11 +882,16 @@ static outcome run_layer(run *r, const cJSON *c)
     if (o == OUT_PASS) o = compile(r, &g, &p);
     for (int i = 0; o == OUT_PASS && i < lc.n_operands; i++)
         o = write_input(r, p, leaf[i], lc.operand[i]->data, lc.operand[i]->nbytes);
+    for (int i = 0; o == OUT_PASS && i < lc.n_state; i++)
+        o = write_input(r, p, leaf[lc.n_operands + i], lc.state_in[i]->data, lc.state_in[i]->nbytes);
     if (o == OUT_PASS) o = write_input(r, p, dy, lc.dy->data, lc.dy->nbytes);
     if (o == OUT_PASS && ig_program_run(p, NULL, NULL, NULL) != IG_OK) o = lib_failed(r, "ig_program_run");
     if (o == OUT_PASS) o = check_output(r, p, y, lc.y_role, lc.y, TOL_STEP);
     for (int i = 0; o == OUT_PASS && i < lc.n_operands; i++)
         o = check_output(r, p, grad[i], lc.grad_role[i], lc.grad[i], TOL_STEP);
+    for (int i = 0; o == OUT_PASS && i < lc.n_state; i++)
+        if (lc.state_out[i])
+            o = check_output(r, p, leaf[lc.n_operands + i], lc.state_out_role[i], lc.state_out[i], TOL_STEP);
     ig_program_destroy(p);
     ig_graph_free(&g); /* empty once the program owns it */
     return o;
@@ -982,8 +1094,11 @@ static outcome build_model(run *r, const model_case *mc, ig_model *m)
         CHECK(mc->layer_defs[i]->model(r, m, cJSON_GetArrayItem(mc->layers, i), name, &v));
     }
     if (ig_model_status(m) != IG_OK) return lib_failed(r, "building the model");
-    if (ig_model_param_count(m) != mc->n_params)
-        return FAILED(r, "the model has %d parameters, the case %d", ig_model_param_count(m), mc->n_params);
+    /* the case lists trainable parameters; buffers (running statistics) start as PyTorch's */
+    int trainable = 0;
+    for (int i = 0; i < ig_model_param_count(m); i++) trainable += ig_model_param_trainable(m, i);
+    if (trainable != mc->n_params)
+        return FAILED(r, "the model has %d trainable parameters, the case %d", trainable, mc->n_params);
     for (int i = 0; i < mc->n_params; i++) {
         const ig_st_tensor *t;
         int idx;

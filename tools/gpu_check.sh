@@ -51,8 +51,12 @@ compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full $BUILD/bi
 tail -3 "$LOG/memcheck.log"
 
 step "demo on the GPU (10 epochs)"
-$BUILD/bin/mlp_fmnist /usr/share/datasets/fashion-mnist 10 > "$LOG/demo_gpu.log" 2>&1 || fail "demo"
+$BUILD/bin/cnn_fmnist /usr/share/datasets/fashion-mnist 10 > "$LOG/demo_gpu.log" 2>&1 || fail "demo"
 cat "$LOG/demo_gpu.log"
+
+step "resnet18 example on the GPU (synthetic 3x32x32 data, 2 epochs)"
+$BUILD/bin/resnet18 - 2 > "$LOG/resnet18_gpu.log" 2>&1 || fail "resnet18 example"
+cat "$LOG/resnet18_gpu.log"
 
 if [ -x bench/compare_gpu.sh ]; then
   step "benchmarks beside PyTorch"

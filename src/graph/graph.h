@@ -82,6 +82,9 @@ typedef enum ig_op {
     IG_OP_CONV2D_WGRAD,
     IG_OP_CHANNEL_SUM,
     /* batch normalisation ops follow (src/ops/batchnorm.c) */
+    IG_OP_BATCHNORM,
+    IG_OP_BATCHNORM_GRAD,
+    IG_OP_BATCHNORM_DX,
     IG_OP_COUNT
 } ig_op;
 

@@ -1,5 +1,6 @@
 /* model.c — the model builder (layers → graph nodes), parameters and prediction. */
 #include "nn/model.h"
+#include "ops/batchnorm.h"
 #include "ops/ops.h"
 #include "ops/pool_math.h"
 #include "train/optimizer.h"
@@ -35,7 +36,7 @@ void ig_model_destroy(ig_model *m)
 {
     if (!m) return;
     ig_program_cache_clear(&m->predict);
-    if (m->param_mem) m->ctx->backend->free(m->ctx->backend, m->param_mem, m->params_bytes);
+    if (m->param_mem) m->ctx->backend->free(m->ctx->backend, m->param_mem, m->params_bytes + m->buffers_bytes);
     ig_graph_free(&m->g);
     free(m->params);
     free(m);
@@ -95,17 +96,21 @@ static void layer_name(ig_model *m, const char *kind, const char *name, char *bu
     m->n_layers++;
 }
 
+/* The layer's node; returns its first output. */
 static ig_value add_node(ig_model *m, ig_op op, const int *in, int n_in, const ig_attrs *at, const char *name)
 {
-    int out;
-    ig_status s = ig_graph_node(&m->g, op, in, n_in, at, name, &out);
+    int out[IG_MAX_OUT];
+    ig_status s = ig_graph_node(&m->g, op, in, n_in, at, name, out);
     if (s != IG_OK) return keep_error(m, s);
-    m->output = out;
-    return out;
+    m->output = out[0];
+    return out[0];
 }
 
-static int add_param(ig_model *m, const char *layer, const char *suffix, int ndim, const int64_t *shape,
-                     int64_t fan_in)
+/* A parameter or buffer "<layer>.<suffix>": a PARAMS leaf whose offset is final for a
+ * trainable parameter, relative to the buffers' start for a buffer (ig_model_finalize
+ * places the buffers after the parameters). */
+static int new_param(ig_model *m, const char *layer, const char *suffix, int ndim, const int64_t *shape,
+                     int64_t fan_in, ig_init init, bool trainable)
 {
     char name[IG_NAME_LEN + 16];
     snprintf(name, sizeof name, "%s.%s", layer, suffix);
@@ -135,14 +140,21 @@ static int add_param(ig_model *m, const char *layer, const char *suffix, int ndi
         keep_error(m, ig_fail(IG_ERR_OUT_OF_MEMORY, "out of memory"));
         return -1;
     }
-    m->g.vals[v].buf = IG_BUF_PARAMS;
-    m->g.vals[v].offset = m->params_bytes;
-    m->params_bytes += ig_align(ig_val_bytes(&m->g.vals[v]));
+    size_t *region = trainable ? &m->params_bytes : &m->buffers_bytes;
     ig_param *p = &m->params[m->n_params++];
+    *p = (ig_param){.val = v, .fan_in = fan_in, .init = init, .trainable = trainable, .offset = *region};
     snprintf(p->name, sizeof p->name, "%s", name);
-    p->val = v;
-    p->fan_in = fan_in;
+    m->g.vals[v].buf = IG_BUF_PARAMS;
+    m->g.vals[v].offset = p->offset;
+    *region += ig_align(ig_val_bytes(&m->g.vals[v]));
     return v;
+}
+
+/* A trainable parameter with PyTorch's default initialisation. */
+static int add_param(ig_model *m, const char *layer, const char *suffix, int ndim, const int64_t *shape,
+                     int64_t fan_in)
+{
+    return new_param(m, layer, suffix, ndim, shape, fan_in, IG_INIT_UNIFORM, true);
 }
 
 ig_value ig_model_input(ig_model *m) { return m ? m->input : IG_NO_VALUE; }
@@ -298,6 +310,62 @@ ig_value ig_global_avgpool(ig_model *m, ig_value x, const char *name)
     return pool(m, "ig_global_avgpool", "global_avgpool", x, IG_POOL_GLOBAL_AVG, 0, 0, 0, name);
 }
 
+/* The node starts in evaluation mode; ig_model_instantiate switches step programs to
+ * training (bind_batchnorm). */
+ig_value ig_batchnorm(ig_model *m, ig_value x, float momentum, float eps, const char *name)
+{
+    if (!usable(m, "ig_batchnorm", &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, "batchnorm", name, ln);
+    const ig_shape *xs = &m->g.vals[x].shape;
+    ig_status s = ig_bn_check(ln, xs, momentum, eps);
+    if (s != IG_OK) return keep_error(m, s);
+    int64_t c = xs->d[1];
+    int in[5] = {x};
+    static const struct {
+        const char *suffix;
+        ig_init init;
+        bool trainable;
+    } parts[4] = {{"weight", IG_INIT_ONES, true},
+                  {"bias", IG_INIT_ZEROS, true},
+                  {"running_mean", IG_INIT_ZEROS, false},
+                  {"running_var", IG_INIT_ONES, false}};
+    for (int k = 0; k < 4; k++)
+        if ((in[k + 1] = new_param(m, ln, parts[k].suffix, 1, &c, 0, parts[k].init, parts[k].trainable)) < 0)
+            return IG_NO_VALUE;
+    ig_attrs at = {.i = {0}, .f = {momentum, eps}};
+    return add_node(m, IG_OP_BATCHNORM, in, 5, &at, ln);
+}
+
+/* The builder checks what shapes the parameters; stride, padding and a kernel larger than
+ * its padded input are CONV2D's shape inference, as pooling's are. */
+ig_value ig_conv2d(ig_model *m, ig_value x, int64_t filters, int64_t kernel, int64_t stride, int64_t padding,
+                   bool bias, const char *name)
+{
+    if (!usable(m, "ig_conv2d", &x, 1)) return IG_NO_VALUE;
+    char ln[IG_NAME_LEN];
+    layer_name(m, "conv2d", name, ln);
+    if (filters < 1)
+        return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "conv2d '%s': filters is %lld (must be >= 1)", ln,
+                                     (long long)filters));
+    if (kernel < 1)
+        return keep_error(m, ig_fail(IG_ERR_INVALID_ARGUMENT, "conv2d '%s': kernel is %lld (must be >= 1)", ln,
+                                     (long long)kernel));
+    const ig_shape *xs = &m->g.vals[x].shape;
+    if (xs->ndim != 4) {
+        char buf[64];
+        return keep_error(m, ig_fail(IG_ERR_SHAPE,
+                                     "conv2d '%s': input has shape %s; conv2d needs [batch, channels, height, width]",
+                                     ln, ig_shape_str(xs, buf, sizeof buf)));
+    }
+    int64_t c = xs->d[1], fan_in = c * kernel * kernel;
+    int w = add_param(m, ln, "weight", 4, (int64_t[]){filters, c, kernel, kernel}, fan_in);
+    int b = bias ? add_param(m, ln, "bias", 1, &filters, fan_in) : 0;
+    if (w < 0 || b < 0) return IG_NO_VALUE;
+    ig_attrs at = {.i = {stride, padding, IG_ACT_NONE}};
+    return add_node(m, IG_OP_CONV2D, (int[]){x, w, b}, bias ? 3 : 2, &at, ln);
+}
+
 ig_value ig_add(ig_model *m, ig_value a, ig_value b, const char *name)
 {
     if (!usable(m, "ig_add", (ig_value[]){a, b}, 2)) return IG_NO_VALUE;
@@ -322,20 +390,27 @@ ig_status ig_model_finalize(ig_model *m)
     IG_TRY(ig_model_status(m));
     if (m->output == m->input) return ig_fail(IG_ERR_STATE, "model: it has no layers");
     ig_backend *be = m->ctx->backend;
-    float *host = calloc(1, m->params_bytes ? m->params_bytes : 1);
+    size_t bytes = m->params_bytes + m->buffers_bytes;
+    float *host = calloc(1, bytes ? bytes : 1);
     if (!host) return ig_fail(IG_ERR_OUT_OF_MEMORY, "model: out of memory initialising parameters");
-    /* PyTorch's Linear default: uniform in ±1/sqrt(fan_in) for weight and bias alike */
     for (int i = 0; i < m->n_params; i++) {
-        const ig_val *v = &m->g.vals[m->params[i].val];
-        float bound = 1.0f / sqrtf((float)m->params[i].fan_in);
+        const ig_param *p = &m->params[i];
+        ig_val *v = &m->g.vals[p->val];
+        v->offset = (p->trainable ? 0 : m->params_bytes) + p->offset;
         float *dst = host + v->offset / sizeof(float);
         size_t n = ig_shape_numel(&v->shape);
-        for (size_t j = 0; j < n; j++)
-            dst[j] = (2.0f * ig_rng_uniform(m->seed, v->offset / sizeof(float) + j) - 1.0f) * bound;
+        if (p->init == IG_INIT_UNIFORM) {
+            /* PyTorch's Linear and Conv2d default: uniform in ±1/sqrt(fan_in) for weight and bias alike */
+            float bound = 1.0f / sqrtf((float)p->fan_in);
+            for (size_t j = 0; j < n; j++)
+                dst[j] = (2.0f * ig_rng_uniform(m->seed, v->offset / sizeof(float) + j) - 1.0f) * bound;
+        } else if (p->init == IG_INIT_ONES) {
+            for (size_t j = 0; j < n; j++) dst[j] = 1.0f;
+        } /* IG_INIT_ZEROS: calloc's zeros */
     }
-    m->param_mem = be->alloc(be, m->params_bytes);
-    ig_status st = m->param_mem ? be->upload(be, m->param_mem, host, m->params_bytes)
-                                : ig_fail(IG_ERR_OUT_OF_MEMORY, "model: cannot allocate %zu bytes of parameters", m->params_bytes);
+    m->param_mem = be->alloc(be, bytes);
+    ig_status st = m->param_mem ? be->upload(be, m->param_mem, host, bytes)
+                                : ig_fail(IG_ERR_OUT_OF_MEMORY, "model: cannot allocate %zu bytes of parameters", bytes);
     free(host);
     return st;
 }
@@ -389,10 +464,16 @@ int ig_model_param_shape(ig_model *m, int i, int64_t *shape)
     return ig_model_value_shape(m, m->params[i].val, shape);
 }
 
+bool ig_model_param_trainable(ig_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_params && m->params[i].trainable;
+}
+
 int64_t ig_model_num_params(ig_model *m)
 {
     int64_t n = 0;
-    for (int i = 0; m && i < m->n_params; i++) n += (int64_t)ig_shape_numel(&m->g.vals[m->params[i].val].shape);
+    for (int i = 0; m && i < m->n_params; i++)
+        if (m->params[i].trainable) n += (int64_t)ig_shape_numel(&m->g.vals[m->params[i].val].shape);
     return n;
 }
 
@@ -425,6 +506,14 @@ static void put(text *t, const char *fmt, ...)
     if (n > 0) t->len += (size_t)n;
 }
 
+/* Whether value v is a buffer (counted in no summary's parameters). */
+static bool is_buffer(const ig_model *m, int v)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].val == v) return !m->params[i].trainable;
+    return false;
+}
+
 ig_status ig_model_summary(const ig_model *m, char *buf, size_t size, size_t *needed)
 {
     if (!m || (!buf && size)) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_summary: NULL %s", m ? "buffer" : "model");
@@ -442,7 +531,8 @@ ig_status ig_model_summary(const ig_model *m, char *buf, size_t size, size_t *ne
         if (n->op == IG_OP_NOP) continue;
         int64_t params = 0;
         for (int k = 0; k < n->n_in; k++)
-            if (g->vals[n->in[k]].buf == IG_BUF_PARAMS) params += (int64_t)ig_shape_numel(&g->vals[n->in[k]].shape);
+            if (g->vals[n->in[k]].buf == IG_BUF_PARAMS && !is_buffer(m, n->in[k]))
+                params += (int64_t)ig_shape_numel(&g->vals[n->in[k]].shape);
         double flops = ig_op_get(n->op)->flops(g, n);
         total_params += params;
         total_flops += flops;
@@ -482,10 +572,19 @@ static ig_status bind_dropout(const ig_model *m, bool training, ig_graph *g)
     return IG_OK;
 }
 
+/* Step programs normalise with the batch's statistics and update the running ones in place;
+ * the others normalise with the running statistics. */
+static void bind_batchnorm(bool training, ig_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == IG_OP_BATCHNORM) g->nodes[i].attrs.i[0] = training;
+}
+
 ig_status ig_model_instantiate(const ig_model *m, int64_t batch, bool training, ig_graph *out)
 {
     IG_TRY(ig_graph_copy(out, &m->g));
     out->vals[m->input].shape.d[0] = batch;
+    bind_batchnorm(training, out);
     ig_status st = bind_dropout(m, training, out);
     if (st == IG_OK) st = ig_graph_reinfer(out);
     if (st != IG_OK) ig_graph_free(out);

@@ -4,10 +4,23 @@
 
 #include "backend/backend.h"
 
+/* How a parameter or buffer starts. */
+typedef enum ig_init {
+    IG_INIT_UNIFORM = 0, /* uniform in ±1/sqrt(fan_in), PyTorch's Linear/Conv default */
+    IG_INIT_ZEROS,
+    IG_INIT_ONES,
+} ig_init;
+
+/* A parameter (trainable) or a buffer (model state the optimizer never touches: batch norm's
+ * running statistics). Both live in the model's PARAMS memory, the buffers after every
+ * trainable parameter, so gradients and the optimizer cover [0, params_bytes) only. */
 typedef struct ig_param {
     char name[IG_NAME_LEN];
     int val;         /* the leaf value in the model's graph */
-    int64_t fan_in;  /* for the initialiser's bound */
+    int64_t fan_in;  /* for IG_INIT_UNIFORM's bound */
+    ig_init init;
+    bool trainable;
+    size_t offset;   /* within the trainable parameters, or within the buffers */
 } ig_param;
 
 #define IG_PROGRAM_CACHE 4
@@ -32,18 +45,21 @@ struct ig_model {
     char err_msg[512];
     ig_param *params;
     int n_params, cap_params;
-    size_t params_bytes; /* the flat PARAMS buffer, each parameter 256-byte aligned */
+    size_t params_bytes;  /* the trainable parameters at the start of PARAMS, each 256-byte aligned */
+    size_t buffers_bytes; /* the buffers after them (offsets final once the model is finalised) */
     int n_layers;
     uint64_t seed;
     void *param_mem; /* backend memory, allocated when the model is finalised */
     ig_program_cache predict;
 };
 
-/* Allocates and initialises the parameters (once); later calls do nothing. */
+/* Places the buffers after the trainable parameters, allocates and initialises both (once);
+ * later calls do nothing. Programs are built from a finalised model only. */
 ig_status ig_model_finalize(ig_model *m);
 /* A copy of the forward graph for batch size `batch`, shapes re-inferred. `training`: for a
- * step program (dropout draws its masks; it must run with the trainer's STATE memory bound),
- * else for evaluation and prediction (dropout is the identity). */
+ * step program (dropout draws its masks; it must run with the trainer's STATE memory bound;
+ * batch norm normalises with the batch's statistics and updates its running ones), else for
+ * evaluation and prediction (dropout is the identity; batch norm uses the running statistics). */
 ig_status ig_model_instantiate(const ig_model *m, int64_t batch, bool training, ig_graph *out);
 /* Checks that x fits the model's input for some batch size; returns it. */
 ig_status ig_model_check_input(const ig_model *m, const ig_tensor *x, const char *what, int64_t *batch);

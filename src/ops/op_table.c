@@ -32,6 +32,13 @@ static const ig_op_def *const table[IG_OP_COUNT] = {
     [IG_OP_POOL2D] = &ig_op_pool2d_def,
     [IG_OP_POOL2D_GRAD] = &ig_op_pool2d_grad_def,
     [IG_OP_DROPOUT] = &ig_op_dropout_def,
+    [IG_OP_CONV2D] = &ig_op_conv2d_def,
+    [IG_OP_CONV2D_DGRAD] = &ig_op_conv2d_dgrad_def,
+    [IG_OP_CONV2D_WGRAD] = &ig_op_conv2d_wgrad_def,
+    [IG_OP_CHANNEL_SUM] = &ig_op_channel_sum_def,
+    [IG_OP_BATCHNORM] = &ig_op_batchnorm_def,
+    [IG_OP_BATCHNORM_GRAD] = &ig_op_batchnorm_grad_def,
+    [IG_OP_BATCHNORM_DX] = &ig_op_batchnorm_dx_def,
 };
 
 const ig_op_def *ig_op_get(ig_op op)

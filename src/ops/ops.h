@@ -46,6 +46,8 @@ extern const ig_op_def ig_op_sgd_def, ig_op_adam_def, ig_op_record_loss_def;
 extern const ig_op_def ig_op_nadam_def, ig_op_rmsprop_def, ig_op_adagrad_def, ig_op_adadelta_def;
 extern const ig_op_def ig_op_gather_def, ig_op_eval_accum_def, ig_op_clip_grad_norm_def;
 extern const ig_op_def ig_op_pool2d_def, ig_op_pool2d_grad_def, ig_op_dropout_def;
+extern const ig_op_def ig_op_conv2d_def, ig_op_conv2d_dgrad_def, ig_op_conv2d_wgrad_def, ig_op_channel_sum_def;
+extern const ig_op_def ig_op_batchnorm_def, ig_op_batchnorm_grad_def, ig_op_batchnorm_dx_def;
 
 /* Partial sums of squares the CLIP_GRAD_NORM node writes before combining them. */
 #define IG_NORM_PARTIALS 256

@@ -237,7 +237,8 @@ ig_status ig_trainer_create(ig_model *m, const ig_trainer_config *cfg, ig_traine
                        ? ig_opt_init_state(be, t->state, cfg->optimizer, m->params_bytes, moments_offset(), &t->hyper)
                        : ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_trainer_create: cannot allocate optimizer state");
     for (int i = 0; st == IG_OK && cfg->no_decay_1d && i < m->n_params; i++)
-        if (m->g.vals[m->params[i].val].shape.ndim == 1) st = ig_trainer_set_weight_decay_scale(t, i, 0.0f);
+        if (m->params[i].trainable && m->g.vals[m->params[i].val].shape.ndim == 1)
+            st = ig_trainer_set_weight_decay_scale(t, i, 0.0f);
     if (st == IG_OK && cfg->optimizer == IG_OPT_LBFGS)
         st = ig_lbfgs_create(cfg, be, m->param_mem, t->grads, m->params_bytes, &t->lbfgs);
     if (st != IG_OK) {
@@ -302,10 +303,13 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
         if (hy < 0 || ring < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
         IG_TRY(ig_graph_node(g, IG_OP_RECORD_LOSS, (int[]){loss, hy, ring}, 3, NULL, "record_loss", NULL));
     }
-    int n = m->n_params;
-    int *wrt = malloc((size_t)(n ? n : 1) * sizeof *wrt), *grads = malloc((size_t)(n ? n : 1) * sizeof *grads);
+    /* the trainable parameters: buffers have no gradient and no slot in GRADS */
+    int n = 0;
+    int *wrt = malloc((size_t)(m->n_params ? m->n_params : 1) * sizeof *wrt);
+    int *grads = malloc((size_t)(m->n_params ? m->n_params : 1) * sizeof *grads);
     ig_status st = (wrt && grads) ? IG_OK : ig_fail(IG_ERR_OUT_OF_MEMORY, "trainer: out of memory");
-    for (int i = 0; st == IG_OK && i < n; i++) wrt[i] = m->params[i].val;
+    for (int i = 0; st == IG_OK && i < m->n_params; i++)
+        if (m->params[i].trainable) wrt[n++] = m->params[i].val;
     if (st == IG_OK) st = ig_autodiff(g, 1, &loss, (int[]){-1}, n, wrt, grads);
     /* each parameter's gradient is written straight into its slot of the flat GRADS buffer */
     for (int i = 0; st == IG_OK && i < n; i++) {
@@ -556,6 +560,9 @@ ig_status ig_trainer_set_weight_decay_scale(ig_trainer *t, int param, float scal
     if (!t) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL trainer", fn);
     if (param < 0 || param >= t->m->n_params)
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: parameter %d out of range (the model has %d)", fn, param, t->m->n_params);
+    if (!t->m->params[param].trainable)
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: parameter %d ('%s') is a buffer, which the optimizer never updates",
+                       fn, param, t->m->params[param].name);
     if (!(scale >= 0) || !isfinite(scale))
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: scale %g must be a finite number >= 0", fn, scale);
     /* every parameter's slot starts on a chunk of the table and covers whole chunks */
@@ -597,8 +604,12 @@ static ig_status check_dataset(ig_trainer *t, ig_dataset *ds, int64_t batch, con
         return ig_fail(IG_ERR_SHAPE, "%s: dataset samples are %s, the model takes %s", fn, ig_shape_str(&ss, a, sizeof a),
                        ig_shape_str(&ms, b, sizeof b));
     }
+    if (ds->targets)
+        return ig_fail(IG_ERR_UNSUPPORTED, "%s: the dataset holds float targets; epochs on the device take class labels "
+                       "(loop ig_train_batch over a loader's batches instead)", fn);
     if (t->cfg.loss != IG_LOSS_SPARSE_CROSS_ENTROPY)
-        return ig_fail(IG_ERR_UNSUPPORTED, "%s: datasets hold class labels; this trainer's loss needs float targets", fn);
+        return ig_fail(IG_ERR_UNSUPPORTED, "%s: epochs on the device take class labels; this trainer's loss needs float "
+                       "targets", fn);
     int64_t classes = t->m->g.vals[t->m->output].shape.d[1];
     if (ds->num_classes > classes)
         return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: the dataset has labels up to %d, the model outputs %lld classes", fn,

@@ -37,6 +37,13 @@ static inline void cpu_share(size_t n, int t, int nt, size_t *lo, size_t *hi)
     if (*hi > n) *hi = n;
 }
 
+/* Thread t's share [lo, hi) of n whole items (images, micro-panels), sizes differing by one at most. */
+static inline void cpu_split(int64_t n, int t, int nt, int64_t *lo, int64_t *hi)
+{
+    *lo = n * t / nt;
+    *hi = n * (t + 1) / nt;
+}
+
 /* GEMM (cpu_gemm.c): C[m × n] = act(op(A)·op(B) + bias), row-major, op(A) m × k, op(B) k × n;
  * act is IG_ACT_NONE or IG_ACT_RELU. */
 typedef struct cpu_gemm {
@@ -46,6 +53,8 @@ typedef struct cpu_gemm {
     int lda, ldb, ldc;
     bool ta, tb;       /* op(A) = Aᵀ, op(B) = Bᵀ */
     const float *bias; /* [n] added to every row, or NULL */
+    const float *row_bias; /* [m]: row i gets row_bias[i] (a convolution's bias over NCHW), or NULL */
+    bool accumulate;   /* C += the product (a sum over several GEMMs) rather than C = */
     int act;
     float *a_rowsum;   /* [m] receives the row sums of op(A) (a bias gradient), or NULL */
 } cpu_gemm;
@@ -62,6 +71,9 @@ typedef struct cpu_scratch {
 /* Bytes of scratch a GEMM with op(A) m × k needs on a team of `nthreads`. */
 size_t ig_cpu_gemm_scratch(int m, int k, int nthreads);
 void ig_cpu_gemm(const cpu_gemm *p, const cpu_scratch *s);
+/* The same GEMM on the calling thread alone, e.g. one per thread inside a parallel region;
+ * buf holds ig_cpu_gemm_scratch(m, k, 1) bytes. */
+void ig_cpu_gemm_serial(const cpu_gemm *p, float *buf);
 /* Scratch bytes a node needs (0 for nodes without a GEMM). */
 size_t ig_cpu_node_scratch(const ig_graph *g, const ig_node *n, int nthreads);
 
@@ -93,6 +105,15 @@ ig_status ig_cpu_eval_accum(const ig_graph *g, const ig_node *n, void *const *ba
 ig_status ig_cpu_clip_grad_norm(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_pool2d(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_pool2d_grad(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_conv2d(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_conv2d_dgrad(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_conv2d_wgrad(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_channel_sum(const ig_graph *g, const ig_node *n, void *const *bases);
+/* Scratch bytes of a CONV2D, CONV2D_DGRAD or CONV2D_WGRAD node (cpu_conv.c). */
+size_t ig_cpu_conv_scratch(const ig_graph *g, const ig_node *n, int nthreads);
+ig_status ig_cpu_batchnorm(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_batchnorm_grad(const ig_graph *g, const ig_node *n, void *const *bases);
+ig_status ig_cpu_batchnorm_dx(const ig_graph *g, const ig_node *n, void *const *bases);
 
 /* tanh in place (dense with tanh, and the standalone op). */
 void ig_cpu_tanh_inplace(float *x, size_t n);

@@ -36,6 +36,13 @@ static const ig_cpu_kernel kernels[IG_OP_COUNT] = {
     [IG_OP_POOL2D] = ig_cpu_pool2d,
     [IG_OP_POOL2D_GRAD] = ig_cpu_pool2d_grad,
     [IG_OP_DROPOUT] = ig_cpu_dropout,
+    [IG_OP_CONV2D] = ig_cpu_conv2d,
+    [IG_OP_CONV2D_DGRAD] = ig_cpu_conv2d_dgrad,
+    [IG_OP_CONV2D_WGRAD] = ig_cpu_conv2d_wgrad,
+    [IG_OP_CHANNEL_SUM] = ig_cpu_channel_sum,
+    [IG_OP_BATCHNORM] = ig_cpu_batchnorm,
+    [IG_OP_BATCHNORM_GRAD] = ig_cpu_batchnorm_grad,
+    [IG_OP_BATCHNORM_DX] = ig_cpu_batchnorm_dx,
 };
 
 static void *cpu_alloc(ig_backend *be, size_t bytes)

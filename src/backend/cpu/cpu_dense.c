@@ -49,6 +49,8 @@ static cpu_gemm gemm_of(const ig_graph *g, const ig_node *n, void *const *bases)
 
 size_t ig_cpu_node_scratch(const ig_graph *g, const ig_node *n, int nthreads)
 {
+    if (n->op == IG_OP_CONV2D || n->op == IG_OP_CONV2D_DGRAD || n->op == IG_OP_CONV2D_WGRAD)
+        return ig_cpu_conv_scratch(g, n, nthreads);
     if (n->op != IG_OP_DENSE && n->op != IG_OP_MATMUL && n->op != IG_OP_DENSE_WGRAD) return 0;
     cpu_gemm p = gemm_of(g, n, NULL);
     return ig_cpu_gemm_scratch(p.m, p.k, nthreads);

@@ -27,6 +27,7 @@ typedef struct tile_epi {
     bool load;         /* add to what C holds (K blocks after the first) */
     bool finish;       /* the last K block: add the bias, apply the activation */
     const float *bias; /* at the tile's first column, or NULL */
+    const float *row_bias; /* at the tile's first row, or NULL */
     int act;
 } tile_epi;
 
@@ -90,6 +91,7 @@ static void store_tile_gen(const float *acc, int nr_max, float *c, int ldc, int 
             float v = acc[i * nr_max + j] + (e->load ? ci[j] : 0.0f);
             if (e->finish) {
                 if (e->bias) v += e->bias[j];
+                if (e->row_bias) v += e->row_bias[i];
                 if (e->act == IG_ACT_RELU) v = v > 0 ? v : 0;
             }
             ci[j] = v;
@@ -273,7 +275,7 @@ __attribute__((target("avx512f"))) static void kernel_x(int kc, const float *a, 
         if (i >= mr) break;
         float *ci = c + (size_t)i * ldc;
         for (int h = 0; h < 2; h++) {
-            __m512 v = _mm512_add_ps(acc[i][h], bias[h]);
+            __m512 v = _mm512_add_ps(acc[i][h], e->finish && e->row_bias ? _mm512_set1_ps(e->row_bias[i]) : bias[h]);
             if (e->load) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[h], ci + 16 * h));
             if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
             _mm512_mask_storeu_ps(ci + 16 * h, m[h], v);
@@ -312,46 +314,60 @@ size_t ig_cpu_gemm_scratch(int m, int k, int nthreads)
 /* [lo, hi) of n items for thread t of nt. */
 static void share(int n, int t, int nt, int *lo, int *hi)
 {
-    *lo = (int)((int64_t)n * t / nt);
-    *hi = (int)((int64_t)n * (t + 1) / nt);
+    int64_t l, h;
+    cpu_split(n, t, nt, &l, &h);
+    *lo = (int)l;
+    *hi = (int)h;
 }
 
-void ig_cpu_gemm(const cpu_gemm *p, const cpu_scratch *s)
+/* Thread t's part of the GEMM on a team of nt that all call it (nt = 1: a thread alone, no
+ * synchronisation). Every C element is computed by one thread in one K order, so the result
+ * does not depend on nt. */
+static void gemm_team(const cpu_gemm *p, float *buf, int t, int nt)
 {
     const gemm_isa *isa = pick_isa();
     const int mr = isa->mr, nr = isa->nr;
     const int n_kb = (p->k + KC - 1) / KC, n_np = (p->n + nr - 1) / nr;
     const size_t kc_max = (size_t)min_i(p->k, KC), a_floats = apack_floats(isa, p->m, p->k);
-    float *apack = s->buf;
-#pragma omp parallel num_threads(s->nthreads)
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *bpack = s->buf + a_floats + (size_t)t * kc_max * nr;
-        for (int kb = 0; kb < n_kb; kb++) {
-            /* K blocks of near-equal size, so no block is a short tail */
-            int k0 = (int)((int64_t)p->k * kb / n_kb), kc = (int)((int64_t)p->k * (kb + 1) / n_kb) - k0;
-            tile_epi e = {.load = kb > 0, .finish = kb == n_kb - 1, .act = p->act};
-            for (int i0 = 0; i0 < p->m; i0 += MC) {
-                int mc = min_i(MC, p->m - i0), n_mp = (mc + mr - 1) / mr;
-#pragma omp for schedule(static)
-                for (int ip = 0; ip < n_mp; ip++)
-                    isa->pack_a(p, i0 + ip * mr, min_i(mr, mc - ip * mr), k0, kc, apack + (size_t)ip * mr * kc);
-                /* threads own column panels; with fewer panels than threads they share rows */
-                int j_lo = 0, j_hi = n_np, i_lo = 0, i_hi = n_mp;
-                if (n_np >= nt) share(n_np, t, nt, &j_lo, &j_hi);
-                else share(n_mp, t, nt, &i_lo, &i_hi);
-                for (int jp = j_lo; jp < j_hi && i_lo < i_hi; jp++) {
-                    int j0 = jp * nr, cols = min_i(nr, p->n - j0);
-                    isa->pack_b(p, j0, cols, k0, kc, bpack);
-                    e.bias = p->bias ? p->bias + j0 : NULL;
-                    for (int ip = i_lo; ip < i_hi; ip++) {
-                        float *c = p->c + (size_t)(i0 + ip * mr) * p->ldc + j0;
-                        const float *a = apack + (size_t)ip * mr * kc;
-                        isa->kernel(kc, a, bpack, c, p->ldc, min_i(mr, mc - ip * mr), cols, &e);
-                    }
+    float *apack = buf, *bpack = buf + a_floats + (size_t)t * kc_max * nr;
+    for (int kb = 0; kb < n_kb; kb++) {
+        /* K blocks of near-equal size, so no block is a short tail */
+        int k0 = (int)((int64_t)p->k * kb / n_kb), kc = (int)((int64_t)p->k * (kb + 1) / n_kb) - k0;
+        tile_epi e = {.load = kb > 0 || p->accumulate, .finish = kb == n_kb - 1, .act = p->act};
+        for (int i0 = 0; i0 < p->m; i0 += MC) {
+            int mc = min_i(MC, p->m - i0), n_mp = (mc + mr - 1) / mr, lo, hi;
+            share(n_mp, t, nt, &lo, &hi);
+            for (int ip = lo; ip < hi; ip++)
+                isa->pack_a(p, i0 + ip * mr, min_i(mr, mc - ip * mr), k0, kc, apack + (size_t)ip * mr * kc);
+            if (nt > 1) {
+#pragma omp barrier
+            }
+            /* threads own column panels; with fewer panels than threads they share rows */
+            int j_lo = 0, j_hi = n_np, i_lo = 0, i_hi = n_mp;
+            if (n_np >= nt) share(n_np, t, nt, &j_lo, &j_hi);
+            else share(n_mp, t, nt, &i_lo, &i_hi);
+            for (int jp = j_lo; jp < j_hi && i_lo < i_hi; jp++) {
+                int j0 = jp * nr, cols = min_i(nr, p->n - j0);
+                isa->pack_b(p, j0, cols, k0, kc, bpack);
+                e.bias = p->bias ? p->bias + j0 : NULL;
+                for (int ip = i_lo; ip < i_hi; ip++) {
+                    float *c = p->c + (size_t)(i0 + ip * mr) * p->ldc + j0;
+                    const float *a = apack + (size_t)ip * mr * kc;
+                    e.row_bias = p->row_bias ? p->row_bias + i0 + ip * mr : NULL;
+                    isa->kernel(kc, a, bpack, c, p->ldc, min_i(mr, mc - ip * mr), cols, &e);
                 }
+            }
+            if (nt > 1) {
 #pragma omp barrier
             }
         }
     }
 }
+
+void ig_cpu_gemm(const cpu_gemm *p, const cpu_scratch *s)
+{
+#pragma omp parallel num_threads(s->nthreads)
+    gemm_team(p, s->buf, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void ig_cpu_gemm_serial(const cpu_gemm *p, float *buf) { gemm_team(p, buf, 0, 1); }

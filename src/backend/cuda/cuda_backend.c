@@ -21,6 +21,37 @@ ig_status ig_cublas_check(cublasStatus_t e, const char *what, const char *file, 
     return ig_fail(IG_ERR_DEVICE, "cublasLt: %s failed (%s:%d): %s", what, file, line, cublasLtGetStatusString(e));
 }
 
+ig_status ig_cudnn_check(cudnnStatus_t e, const char *what, const char *file, int line)
+{
+    if (e == CUDNN_STATUS_SUCCESS) return IG_OK;
+    char detail[512] = ""; /* what cuDNN says went wrong, beyond the status */
+    cudnnGetLastErrorString(detail, sizeof detail);
+    ig_status s = e == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED ||
+                          e == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED
+                      ? IG_ERR_OUT_OF_MEMORY
+                      : IG_ERR_DEVICE;
+    return ig_fail(s, "cudnn: %s failed (%s:%d): %s%s%s", what, file, line, cudnnGetErrorString(e),
+                   detail[0] ? ": " : "", detail);
+}
+
+/* Made on the first convolution plan (an eager run), so that models without convolutions
+ * never load cuDNN; bound again only when the node's stream differs from the last one. */
+ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out)
+{
+    if (!cu->dnn) {
+        cudnnHandle_t h;
+        DNN_TRY(cudnnCreate(&h));
+        cu->dnn = h;
+    }
+    cudaStream_t s = cu->stream[cu->cur];
+    if (cu->dnn_stream != s) {
+        DNN_TRY(cudnnSetStream(cu->dnn, s));
+        cu->dnn_stream = s;
+    }
+    *out = cu->dnn;
+    return IG_OK;
+}
+
 static ig_cuda *impl(ig_backend *be) { return be->impl; }
 
 static void *cuda_alloc(ig_backend *be, size_t bytes)
@@ -120,7 +151,9 @@ static ig_status prog_state(ig_program *p, ig_cuda_prog **out)
     if (!p->be_state) {
         ig_cuda_prog *cp = calloc(1, sizeof *cp);
         if (cp) cp->gemm = calloc((size_t)(p->g.n_nodes ? p->g.n_nodes : 1), sizeof *cp->gemm);
-        if (!cp || !cp->gemm) {
+        if (cp) cp->conv = calloc((size_t)(p->g.n_nodes ? p->g.n_nodes : 1), sizeof *cp->conv);
+        if (!cp || !cp->gemm || !cp->conv) {
+            if (cp) free(cp->gemm);
             free(cp);
             return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda: out of memory");
         }
@@ -274,8 +307,12 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
         if (cp->copied[i]) cudaEventDestroy(cp->copied[i]);
         if (cp->used[i]) cudaEventDestroy(cp->used[i]);
     }
-    for (int i = 0; i < p->g.n_nodes; i++) ig_cuda_gemm_free(&cp->gemm[i]);
+    for (int i = 0; i < p->g.n_nodes; i++) {
+        ig_cuda_gemm_free(&cp->gemm[i]);
+        ig_cuda_conv_free(impl(be), &cp->conv[i]);
+    }
     free(cp->gemm);
+    free(cp->conv);
     free(cp);
     p->be_state = NULL;
 }
@@ -285,6 +322,7 @@ static void cuda_destroy(ig_backend *be)
     ig_cuda *cu = impl(be);
     if (cu) {
         if (cu->stream[0]) cudaStreamSynchronize(cu->stream[0]);
+        if (cu->dnn) cudnnDestroy(cu->dnn); /* before the stream it is bound to */
         if (cu->copy) {
             cudaStreamSynchronize(cu->copy);
             cudaStreamDestroy(cu->copy);
@@ -299,7 +337,7 @@ static void cuda_destroy(ig_backend *be)
         for (int i = 0; i < 2; i++) {
             if (cu->workspace[i]) {
                 cudaFree(cu->workspace[i]);
-                ig_stats_device(be->ctx, -(ptrdiff_t)IG_CUDA_WORKSPACE);
+                ig_stats_device(be->ctx, -(ptrdiff_t)IG_CUDA_WORKSPACE_ALLOC);
             }
             if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
         }
@@ -326,11 +364,16 @@ static ig_status init(ig_backend *be)
     cu->use_graphs = !(env && strcmp(env, "0") == 0);
     env = getenv("INGOT_CUDA_PROFILE");
     cu->profile = env && strcmp(env, "1") == 0;
+    env = getenv("INGOT_CUDA_SMALL_GEMM");
+    cu->small_gemm = !(env && strcmp(env, "0") == 0);
+    cu->ctx = be->ctx;
     CU_TRY(cudaGetDevice(&cu->device));
+    CU_TRY(cudaDeviceGetAttribute(&cu->sms, cudaDevAttrMultiProcessorCount, cu->device));
     for (int i = 0; i < 2; i++) {
         CU_TRY(cudaStreamCreateWithFlags(&cu->stream[i], cudaStreamNonBlocking));
-        CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
-        ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
+        CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE_ALLOC));
+        ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE_ALLOC);
+        CU_TRY(cudaMemset((char *)cu->workspace[i] + IG_CUDA_WORKSPACE, 0, IG_CUDA_TICKETS * sizeof(int)));
     }
     CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));

@@ -7,9 +7,14 @@
 #include "ops/ops.h"
 
 #include <cublasLt.h>
+#include <cudnn.h>
 
 #define IG_CUDA_STAGING 4
 #define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* cuBLASLt workspace; Hopper wants 32 MiB */
+/* Each workspace is followed by the tile tickets of the small-M GEMM (cuda_sgemm.cu), zeroed
+ * once and left zero by every launch. */
+#define IG_CUDA_TICKETS 4096
+#define IG_CUDA_WORKSPACE_ALLOC (IG_CUDA_WORKSPACE + IG_CUDA_TICKETS * sizeof(int))
 
 typedef struct ig_cuda_staging {
     void *host; /* pinned */
@@ -27,8 +32,13 @@ typedef struct ig_cuda {
     cudaEvent_t forked, joined; /* main -> side before a side node; side -> main at a join */
     int cur;                    /* the stream the node being launched goes to */
     cublasLtHandle_t lt;
+    cudnnHandle_t dnn;       /* made on first use (ig_cuda_dnn), so MLPs never load cuDNN */
+    cudaStream_t dnn_stream; /* the stream dnn is bound to */
+    ig_ctx *ctx;             /* for memory accounting */
     ig_cuda_staging staging[IG_CUDA_STAGING];
     int next_staging;
+    int sms;         /* streaming multiprocessors, for sizing grids */
+    bool small_gemm; /* GEMMs of few rows by cuda_sgemm.cu (INGOT_CUDA_SMALL_GEMM=0: all cuBLASLt) */
     bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
     bool profile;    /* INGOT_CUDA_PROFILE=1: eager, each node timed, a table on stderr */
 } ig_cuda;
@@ -50,8 +60,17 @@ typedef struct ig_cuda_epilogue {
     float *bgrad;
 } ig_cuda_epilogue;
 
+/* A convolution's cuDNN execution plan (cuda_conv.c), with every descriptor it was built
+ * from, made in a program's first (eager) run. */
+typedef struct ig_cuda_conv {
+    cudnnBackendDescriptor_t tensor[3], conv, op, graph, cfg, plan; /* tensors: x, w, y roles */
+    void *workspace; /* its own, when the stream's shared workspace is too small; else NULL */
+    size_t workspace_bytes;
+} ig_cuda_conv;
+
 typedef struct ig_cuda_prog {
     ig_cuda_gemm *gemm; /* indexed by node */
+    ig_cuda_conv *conv; /* indexed by node */
     int runs;           /* runs so far: the first is eager, later ones replay a capture */
     /* one captured graph per IO slot, with the buffers it was captured with */
     cudaGraphExec_t exec[2];
@@ -68,6 +87,8 @@ ig_status ig_cuda_check(cudaError_t e, const char *what, const char *file, int l
 ig_status ig_cublas_check(cublasStatus_t e, const char *what, const char *file, int line);
 #define CU_TRY(call) IG_TRY(ig_cuda_check((call), #call, __FILE__, __LINE__))
 #define LT_TRY(call) IG_TRY(ig_cublas_check((call), #call, __FILE__, __LINE__))
+ig_status ig_cudnn_check(cudnnStatus_t e, const char *what, const char *file, int line);
+#define DNN_TRY(call) IG_TRY(ig_cudnn_check((call), #call, __FILE__, __LINE__))
 
 /* Launches the node's kernels on the backend's stream (eagerly or under capture). */
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases);
@@ -77,5 +98,13 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi, float beta);
 void ig_cuda_gemm_free(ig_cuda_gemm *plan);
+/* The backend's cuDNN handle, bound to the stream of the node being launched. */
+ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out);
+/* CONV2D (cuDNN, then its bias and activation), CONV2D_DGRAD or CONV2D_WGRAD on the node's
+ * operands a = in[0], b = in[1], out = out[0] (bias: CONV2D's in[2] or NULL). The plan is
+ * made by the first call, which must not be under stream capture. */
+ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, const ig_node *n, void *a, void *b,
+                           void *out, const float *bias);
+void ig_cuda_conv_free(ig_cuda *cu, ig_cuda_conv *plan);
 
 #endif /* IG_CUDA_IMPL_H */

@@ -1,9 +1,11 @@
-/* mlp_small.c — steady-state training-step benchmark of the mlp_small workload
- * (bench/WORKLOADS.md): Flatten → Dense 784→512 → ReLU → Dense 512→512 → ReLU → Dense 512→10,
- * batch 128, sparse softmax cross-entropy, Adam lr 1e-3, fp32, on a few fixed random batches.
+/* train_step.c — steady-state training-step benchmark of a workload of WORKLOADS.md, fp32,
+ * sparse softmax cross-entropy, on a few fixed random batches:
+ *   mlp_small  the "mlp" preset on 1×28×28, batch 128, Adam lr 1e-3
+ *   cnn_small  the "cnn" preset on 1×28×28, batch 128, Adam lr 1e-3
+ *   resnet18   the "resnet18" preset on 3×32×32, batch 256, SGD momentum 0.9 lr 0.05
  *
- *   bench_mlp_small [--device cpu|cuda|auto] [--feed resident|batch] [--warmup N] [--steps M]
- *                   [--windows W] [--json]
+ *   bench_train_step [--workload mlp_small|cnn_small|resnet18] [--device cpu|cuda|auto]
+ *                    [--feed resident|batch] [--warmup N] [--steps M] [--windows W] [--json]
  *
  * --feed resident (default): the batches form a dataset kept on the device and epochs of
  * ig_train_epoch cycle through them, so the data is on the device as the workload defines.
@@ -19,12 +21,25 @@
 #include <sys/resource.h>
 #include <time.h>
 
-enum { BATCH = 128, IN = 784, HID = 512, CLASSES = 10, N_BATCHES = 4 };
+enum { CLASSES = 10, N_BATCHES = 4 };
+
+typedef struct workload {
+    const char *name, *preset;
+    int64_t batch, channels, side; /* input [batch, channels, side, side] */
+    ig_optimizer opt;
+    float lr, momentum;
+} workload;
+
+static const workload workloads[] = {
+    {"mlp_small", "mlp", 128, 1, 28, IG_OPT_ADAM, 1e-3f, 0.0f},
+    {"cnn_small", "cnn", 128, 1, 28, IG_OPT_ADAM, 1e-3f, 0.0f},
+    {"resnet18", "resnet18", 256, 3, 32, IG_OPT_SGD, 0.05f, 0.9f},
+};
 
 #define CHECK(call)                                                             \
     do {                                                                        \
         if ((call) != IG_OK) {                                                  \
-            fprintf(stderr, "bench_mlp_small: %s\n", ig_last_error());          \
+            fprintf(stderr, "bench_train_step: %s\n", ig_last_error());         \
             goto done;                                                          \
         }                                                                       \
     } while (0)
@@ -44,8 +59,9 @@ static int cmp_double(const void *a, const void *b)
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "bench_mlp_small: %s\nusage: bench_mlp_small [--device cpu|cuda|auto] [--feed resident|batch] "
-                    "[--warmup N] [--steps M] [--windows W] [--json]\n", msg);
+    fprintf(stderr, "bench_train_step: %s\nusage: bench_train_step [--workload mlp_small|cnn_small|resnet18] "
+                    "[--device cpu|cuda|auto] [--feed resident|batch] [--warmup N] [--steps M] [--windows W] [--json]\n",
+            msg);
     return 2;
 }
 
@@ -59,12 +75,12 @@ static int parse_count(const char *s)
 
 /* Runs `steps` or a few more steps (whole epochs over the resident dataset) and adds how
  * many ran to *done; returns when they are queued. */
-static ig_status run_steps(ig_trainer *t, bool resident, ig_dataset *ds, ig_tensor *const *xs, ig_tensor *const *ys,
-                           int steps, int64_t *done)
+static ig_status run_steps(ig_trainer *t, int64_t batch, bool resident, ig_dataset *ds, ig_tensor *const *xs,
+                           ig_tensor *const *ys, int steps, int64_t *done)
 {
     if (resident) {
         ig_epoch_config ep = ig_epoch_defaults();
-        ep.batch_size = BATCH;
+        ep.batch_size = batch;
         ep.shuffle = false;
         ep.drop_last = true;
         for (int64_t n = 0; n < steps;) {
@@ -86,6 +102,7 @@ static ig_status run_steps(ig_trainer *t, bool resident, ig_dataset *ds, ig_tens
 
 int main(int argc, char **argv)
 {
+    const workload *wl = &workloads[0];
     ig_device device = IG_DEVICE_AUTO;
     int warmup = 20, steps = 50, windows = 7;
     bool json = false, resident = true;
@@ -97,7 +114,12 @@ int main(int argc, char **argv)
         }
         if (!v) return usage("missing option value");
         i++;
-        if (!strcmp(a, "--device")) {
+        if (!strcmp(a, "--workload")) {
+            size_t k = 0;
+            while (k < sizeof workloads / sizeof workloads[0] && strcmp(workloads[k].name, v) != 0) k++;
+            if (k == sizeof workloads / sizeof workloads[0]) return usage("--workload must be mlp_small, cnn_small or resnet18");
+            wl = &workloads[k];
+        } else if (!strcmp(a, "--device")) {
             if (!strcmp(v, "cpu")) device = IG_DEVICE_CPU;
             else if (!strcmp(v, "cuda")) device = IG_DEVICE_CUDA;
             else if (!strcmp(v, "auto")) device = IG_DEVICE_AUTO;
@@ -125,22 +147,24 @@ int main(int argc, char **argv)
     ig_tensor *x_all = NULL, *y_all = NULL, *xs[N_BATCHES] = {NULL}, *ys[N_BATCHES] = {NULL};
     double *ms = malloc((size_t)windows * sizeof *ms);
     if (!ms) {
-        fprintf(stderr, "bench_mlp_small: out of memory\n");
+        fprintf(stderr, "bench_train_step: out of memory\n");
         return 1;
     }
 
     CHECK(ig_ctx_create(device, &ctx));
+    const int64_t batch = wl->batch, in = wl->channels * wl->side * wl->side;
+    const int64_t shape[4] = {batch, wl->channels, wl->side, wl->side};
     /* fixed pseudo-random batches (xorshift64): inputs uniform in [-1, 1), labels uniform */
-    CHECK(ig_tensor_create(ctx, IG_F32, (int64_t[]){N_BATCHES * BATCH, 1, 28, 28}, 4, &x_all));
-    CHECK(ig_tensor_create(ctx, IG_I32, (int64_t[]){N_BATCHES * BATCH}, 1, &y_all));
+    CHECK(ig_tensor_create(ctx, IG_F32, (int64_t[]){N_BATCHES * batch, wl->channels, wl->side, wl->side}, 4, &x_all));
+    CHECK(ig_tensor_create(ctx, IG_I32, (int64_t[]){N_BATCHES * batch}, 1, &y_all));
     float *x = ig_tensor_data(x_all);
     int32_t *y = ig_tensor_data(y_all);
     uint64_t s = 0x9E3779B97F4A7C15ull;
-    for (int i = 0; i < N_BATCHES * BATCH * IN; i++) {
+    for (int64_t i = 0; i < N_BATCHES * batch * in; i++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         x[i] = (float)(s >> 40) / (float)(1 << 24) * 2.0f - 1.0f;
     }
-    for (int i = 0; i < N_BATCHES * BATCH; i++) {
+    for (int64_t i = 0; i < N_BATCHES * batch; i++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         y[i] = (int32_t)(s % CLASSES);
     }
@@ -148,33 +172,28 @@ int main(int argc, char **argv)
         CHECK(ig_dataset_create(ctx, x_all, y_all, &ds));
     } else {
         for (int b = 0; b < N_BATCHES; b++) {
-            CHECK(ig_tensor_from_data(ctx, IG_F32, (int64_t[]){BATCH, 1, 28, 28}, 4, x + (size_t)b * BATCH * IN,
-                                      (size_t)BATCH * IN * sizeof *x, &xs[b]));
-            CHECK(ig_tensor_from_data(ctx, IG_I32, (int64_t[]){BATCH}, 1, y + (size_t)b * BATCH,
-                                      (size_t)BATCH * sizeof *y, &ys[b]));
+            CHECK(ig_tensor_from_data(ctx, IG_F32, shape, 4, x + (size_t)(b * batch * in),
+                                      (size_t)(batch * in) * sizeof *x, &xs[b]));
+            CHECK(ig_tensor_from_data(ctx, IG_I32, &batch, 1, y + (size_t)(b * batch), (size_t)batch * sizeof *y,
+                                      &ys[b]));
         }
     }
 
-    CHECK(ig_model_create(ctx, (int64_t[]){BATCH, 1, 28, 28}, 4, &m));
-    ig_value v = ig_flatten(m, ig_model_input(m), "flatten");
-    v = ig_relu(m, ig_dense(m, v, HID, true, "fc1"), "relu1");
-    v = ig_relu(m, ig_dense(m, v, HID, true, "fc2"), "relu2");
-    v = ig_dense(m, v, CLASSES, true, "fc3");
-    CHECK(ig_model_set_output(m, v));
-    ig_trainer_config cfg = ig_trainer_defaults();
-    cfg.optimizer = IG_OPT_ADAM;
-    cfg.learning_rate = 1e-3f;
+    CHECK(ig_model_create_preset(ctx, wl->preset, shape, 4, CLASSES, &m));
+    ig_trainer_config cfg = ig_trainer_defaults_for(wl->opt);
+    cfg.learning_rate = wl->lr;
+    cfg.momentum = wl->momentum;
     cfg.loss = IG_LOSS_SPARSE_CROSS_ENTROPY;
     CHECK(ig_trainer_create(m, &cfg, &t));
 
     int64_t done = 0;
     float loss = 0;
-    CHECK(run_steps(t, resident, ds, xs, ys, warmup, &done));
+    CHECK(run_steps(t, batch, resident, ds, xs, ys, warmup, &done));
     CHECK(ig_trainer_losses(t, ig_trainer_step_count(t) - 1, 1, &loss));
     for (int w = 0; w < windows; w++) {
         int64_t before = done;
         double t0 = now();
-        CHECK(run_steps(t, resident, ds, xs, ys, steps, &done));
+        CHECK(run_steps(t, batch, resident, ds, xs, ys, steps, &done));
         /* reading the last step's loss waits for the window's steps to complete */
         CHECK(ig_trainer_losses(t, ig_trainer_step_count(t) - 1, 1, &loss));
         ms[w] = (now() - t0) * 1e3 / (double)(done - before);
@@ -182,7 +201,7 @@ int main(int argc, char **argv)
     qsort(ms, (size_t)windows, sizeof *ms, cmp_double);
     double median = windows % 2 ? ms[windows / 2] : 0.5 * (ms[windows / 2 - 1] + ms[windows / 2]);
     double flops; /* 3 × the forward pass's, as WORKLOADS.md counts */
-    CHECK(ig_model_forward_flops(m, BATCH, &flops));
+    CHECK(ig_model_forward_flops(m, batch, &flops));
     flops *= 3.0;
     ig_memory_stats st;
     CHECK(ig_memory_stats_get(ctx, &st));
@@ -191,18 +210,19 @@ int main(int argc, char **argv)
     const char *dev = ig_device_name(ig_ctx_device(ctx)), *feed = resident ? "resident" : "batch";
 
     if (json) {
-        printf("{\"workload\":\"mlp_small\",\"framework\":\"ingot\",\"device\":\"%s\",\"feed\":\"%s\",\"batch\":%d,"
+        printf("{\"workload\":\"%s\",\"framework\":\"ingot\",\"device\":\"%s\",\"feed\":\"%s\",\"batch\":%lld,"
                "\"warmup\":%d,\"steps\":%d,\"windows\":%d,\"ms_per_step\":%.4f,\"ms_per_step_min\":%.4f,"
                "\"samples_per_s\":%.1f,\"gflops\":%.2f,\"final_loss\":%.4g,\"arena_planned_bytes\":%zu,"
                "\"arena_unplanned_bytes\":%zu,\"device_peak_bytes\":%zu,\"host_peak_bytes\":%zu,"
                "\"max_rss_kib\":%ld}\n",
-               dev, feed, BATCH, warmup, steps, windows, median, ms[0], BATCH * 1e3 / median, flops / (median * 1e6),
+               wl->name, dev, feed, (long long)batch, warmup, steps, windows, median, ms[0], batch * 1e3 / median,
+               flops / (median * 1e6),
                loss, st.arena_planned, st.arena_unplanned, st.device_peak, st.host_peak, ru.ru_maxrss);
     } else {
-        printf("mlp_small on %s (%s data): batch %d, %d warm-up steps, %d windows of %d steps\n", dev, feed, BATCH,
-               warmup, windows, steps);
+        printf("%s on %s (%s data): batch %lld, %d warm-up steps, %d windows of %d steps\n", wl->name, dev, feed,
+               (long long)batch, warmup, windows, steps);
         printf("  ms/step     %.3f median, %.3f min\n", median, ms[0]);
-        printf("  samples/s   %.0f\n", BATCH * 1e3 / median);
+        printf("  samples/s   %.0f\n", batch * 1e3 / median);
         printf("  GFLOP/s     %.1f (%.1f MFLOP/step)\n", flops / (median * 1e6), flops * 1e-6);
         printf("  last loss   %.4g\n", loss);
         printf("  arena       %.2f MiB planned, %.2f MiB unplanned\n", st.arena_planned / 1048576.0,
