@@ -20,15 +20,12 @@ echo "GPU: $gpu"
 for w in $WORKLOADS; do
     args=(--warmup 50 --steps 200 --windows 9)
     [ "$w" = resnet18 ] && args=(--warmup 10 --steps 20 --windows 7)
-    # label, feed, INGOT_CUDA_SMALL_GEMM
-    runs=("resident data|resident|1")
-    [ "$w" = mlp_small ] && runs+=("host batches|batch|1" "resident, cuBLASLt only|resident|0")
+    feeds=(resident)
+    [ "$w" = mlp_small ] && feeds=(resident batch)
     lines=()
-    for r in "${runs[@]}"; do
-        IFS='|' read -r label feed small <<<"$r"
-        out=$(INGOT_CUDA_SMALL_GEMM=$small "$BUILD/bin/bench_train_step" --workload "$w" --device cuda --feed "$feed" \
-              --json "${args[@]}") || exit 1
-        lines+=("$label|$out")
+    for f in "${feeds[@]}"; do
+        out=$("$BUILD/bin/bench_train_step" --workload "$w" --device cuda --feed "$f" --json "${args[@]}") || exit 1
+        lines+=("$([ "$f" = resident ] && echo "resident data" || echo "host batches")|$out")
     done
     torch_all=$("$PYTHON" bench/torch_train_step.py --workload "$w" --device cuda --mode all "${args[@]}") || exit 1
     printf '%s\n' "${lines[@]}" "$torch_all"

@@ -29,13 +29,6 @@ void ig_cuda_scale(const float *x, const float *factor, float *y, size_t n, cuda
 void ig_cuda_dropout(const float *x, float *y, size_t n, float p, uint64_t seed, uint64_t salt, const void *hyper,
                      cudaStream_t s);
 void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, cudaStream_t s);
-/* Row-major c [m × n] = relu?(op(a)·op(b) + bias + beta·c) for m ≤ 256, where cuBLASLt's
- * tiles would leave SMs idle (cuda_sgemm.cu); K is split over blocks and the partial tiles
- * summed in a fixed order through ws, with one zeroed int ticket per 32×64 tile. Returns
- * false, launching nothing, for a problem it does not take. */
-bool ig_cuda_sgemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                         const float *b, int64_t ldb, float *c, const float *bias, bool relu, float beta, int sms,
-                         float *ws, size_t ws_bytes, int *tickets, int n_tickets, cudaStream_t s);
 
 /* Losses: one block, fixed reduction order, so results are bit-reproducible. */
 /* Cross-entropy on logits [rows, cols] against labels [rows] or (labels NULL) probability
@@ -72,11 +65,9 @@ void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom
 void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t planes, const ig_pool_geom *g,
                          cudaStream_t s);
 
-/* Convolutions' own kernels (cuda_conv.cu): y [n, c, hw] = act(y + b[c]) in place (b may be
- * NULL), and the sum of x [n, c, hw] over every axis but c, one block per channel in a fixed
- * order (CHANNEL_SUM). */
+/* A convolution's own kernel (cuda_conv.cu): y [n, c, hw] = act(y + b[c]) in place (b may be
+ * NULL). */
 void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c, int64_t hw, int act, float p, cudaStream_t s);
-void ig_cuda_channel_sum(const float *x, float *sum, int64_t n, int64_t c, int64_t hw, cudaStream_t s);
 
 /* Batch normalisation (src/ops/batchnorm.c) over x of geometry g; deterministic (fixed
  * reduction orders). `scratch` holds ig_cuda_bn_scratch(g) bytes for per-block partial
@@ -88,6 +79,9 @@ void ig_cuda_batchnorm(const float *x, const float *gamma, const float *beta, fl
                        cudaStream_t s);
 void ig_cuda_batchnorm_grad(const float *dy, const float *x, const float *saved, float *dgamma, float *dbeta,
                             const ig_bn_geom *g, float *scratch, cudaStream_t s);
+/* CHANNEL_SUM: the sum of x over every axis but the channel's, by the same reduction as the
+ * statistics (scratch: ig_cuda_bn_scratch(g) bytes). */
+void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, cudaStream_t s);
 void ig_cuda_batchnorm_dx(const float *dy, const float *x, const float *gamma, const float *saved,
                           const float *dgamma, const float *dbeta, float *dx, const ig_bn_geom *g, cudaStream_t s);
 

@@ -337,7 +337,7 @@ static void cuda_destroy(ig_backend *be)
         for (int i = 0; i < 2; i++) {
             if (cu->workspace[i]) {
                 cudaFree(cu->workspace[i]);
-                ig_stats_device(be->ctx, -(ptrdiff_t)IG_CUDA_WORKSPACE_ALLOC);
+                ig_stats_device(be->ctx, -(ptrdiff_t)IG_CUDA_WORKSPACE);
             }
             if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
         }
@@ -364,16 +364,12 @@ static ig_status init(ig_backend *be)
     cu->use_graphs = !(env && strcmp(env, "0") == 0);
     env = getenv("INGOT_CUDA_PROFILE");
     cu->profile = env && strcmp(env, "1") == 0;
-    env = getenv("INGOT_CUDA_SMALL_GEMM");
-    cu->small_gemm = !(env && strcmp(env, "0") == 0);
     cu->ctx = be->ctx;
     CU_TRY(cudaGetDevice(&cu->device));
-    CU_TRY(cudaDeviceGetAttribute(&cu->sms, cudaDevAttrMultiProcessorCount, cu->device));
     for (int i = 0; i < 2; i++) {
         CU_TRY(cudaStreamCreateWithFlags(&cu->stream[i], cudaStreamNonBlocking));
-        CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE_ALLOC));
-        ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE_ALLOC);
-        CU_TRY(cudaMemset((char *)cu->workspace[i] + IG_CUDA_WORKSPACE, 0, IG_CUDA_TICKETS * sizeof(int)));
+        CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
+        ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
     }
     CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));

@@ -185,21 +185,22 @@ static __global__ void __launch_bounds__(THREADS) apply_kernel(const float *x, c
 
 /* ---------------------------------------------------------------- gradients */
 
-/* Block (ch, p): Σ dy and Σ dy·(x − mean) over part p of channel ch. */
+/* Block (ch, p): Σ dy and Σ dy·(x − mean) over part p of channel ch; only Σ dy where x is
+ * NULL (CHANNEL_SUM). */
 template <int V>
 static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, const float *x, const float *saved,
                                                               ig_bn_geom g, float *scratch)
 {
     uint64_t ch = blockIdx.x, parts = gridDim.y, per_plane = g.hw / V, lo, hi;
     block_range(g.n * per_plane, parts, &lo, &hi);
-    float mean = saved[ch], s_dy = 0, s_dyx = 0;
+    float mean = x ? saved[ch] : 0.0f, s_dy = 0, s_dyx = 0;
     for (uint64_t u = lo + threadIdx.x; u < hi; u += THREADS) {
         uint64_t at = channel_unit(u, per_plane, g.c, ch);
-        vec<V> d = load<V>(dy, at), v = load<V>(x, at);
-        for (int k = 0; k < V; k++) {
-            s_dy += d.v[k];
-            s_dyx += d.v[k] * (v.v[k] - mean);
-        }
+        vec<V> d = load<V>(dy, at);
+        for (int k = 0; k < V; k++) s_dy += d.v[k];
+        if (!x) continue;
+        vec<V> v = load<V>(x, at);
+        for (int k = 0; k < V; k++) s_dyx += d.v[k] * (v.v[k] - mean);
     }
     for (int o = 16; o > 0; o >>= 1) {
         s_dy += __shfl_down_sync(FULL, s_dy, o);
@@ -214,7 +215,8 @@ static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, c
     out[0] = s_dy, out[1] = s_dyx;
 }
 
-/* One warp per channel: dβ = Σ dy, dγ = Σ dy·(x − mean)·invstd, the parts in order. */
+/* One warp per channel: dβ = Σ dy, dγ = Σ dy·(x − mean)·invstd (unless NULL), the parts in
+ * order. */
 static __global__ void __launch_bounds__(THREADS) grad_finish_kernel(const float *scratch, int64_t parts, int64_t c,
                                                                      const float *saved, float *dgamma, float *dbeta)
 {
@@ -232,7 +234,7 @@ static __global__ void __launch_bounds__(THREADS) grad_finish_kernel(const float
     }
     if (lane != 0) return;
     dbeta[ch] = s_dy;
-    dgamma[ch] = s_dyx * saved[c + ch];
+    if (dgamma) dgamma[ch] = s_dyx * saved[c + ch];
 }
 
 /* dgamma and dbeta NULL in evaluation */
@@ -297,6 +299,11 @@ extern "C" void ig_cuda_batchnorm_grad(const float *dy, const float *x, const fl
     if (vec4(g)) grad_kernel<4><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch);
     else grad_kernel<1><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch);
     grad_finish_kernel<<<channel_warps_grid(g->c), THREADS, 0, s>>>(scratch, parts, g->c, saved, dgamma, dbeta);
+}
+
+extern "C" void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, cudaStream_t s)
+{
+    ig_cuda_batchnorm_grad(x, NULL, NULL, NULL, sum, g, scratch, s);
 }
 
 extern "C" void ig_cuda_batchnorm_dx(const float *dy, const float *x, const float *gamma, const float *saved,

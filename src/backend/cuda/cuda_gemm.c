@@ -55,12 +55,6 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi, float beta)
 {
-    /* few rows: our own kernel fills the GPU where cuBLASLt's tiles cannot (no BGRADB there) */
-    char *ws = cu->workspace[cu->cur];
-    if (cu->small_gemm && !epi->bgrad &&
-        ig_cuda_sgemm_small(ta, tb, m, n, k, a, lda, b, ldb, c, epi->bias, epi->relu, beta, cu->sms, (float *)ws,
-                            IG_CUDA_WORKSPACE, (int *)(ws + IG_CUDA_WORKSPACE), IG_CUDA_TICKETS, cu->stream[cu->cur]))
-        return ig_cuda_check(cudaGetLastError(), "small-M GEMM", __FILE__, __LINE__);
     if (!plan->ready) {
         cublasLtEpilogue_t e = epi->bias ? (epi->relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
                                : epi->relu ? CUBLASLT_EPILOGUE_RELU

@@ -11,10 +11,6 @@
 
 #define IG_CUDA_STAGING 4
 #define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* cuBLASLt workspace; Hopper wants 32 MiB */
-/* Each workspace is followed by the tile tickets of the small-M GEMM (cuda_sgemm.cu), zeroed
- * once and left zero by every launch. */
-#define IG_CUDA_TICKETS 4096
-#define IG_CUDA_WORKSPACE_ALLOC (IG_CUDA_WORKSPACE + IG_CUDA_TICKETS * sizeof(int))
 
 typedef struct ig_cuda_staging {
     void *host; /* pinned */
@@ -37,8 +33,6 @@ typedef struct ig_cuda {
     ig_ctx *ctx;             /* for memory accounting */
     ig_cuda_staging staging[IG_CUDA_STAGING];
     int next_staging;
-    int sms;         /* streaming multiprocessors, for sizing grids */
-    bool small_gemm; /* GEMMs of few rows by cuda_sgemm.cu (INGOT_CUDA_SMALL_GEMM=0: all cuBLASLt) */
     bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
     bool profile;    /* INGOT_CUDA_PROFILE=1: eager, each node timed, a table on stderr */
 } ig_cuda;

@@ -124,21 +124,21 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         IG_TRY(ig_cuda_conv_run(cu, &cp->conv[i], g, n, IN(0), IN(1), OUT(0),
                                 n->op == IG_OP_CONV2D && n->n_in == 3 ? IN(2) : NULL));
         break;
-    case IG_OP_CHANNEL_SUM: {
-        const ig_shape *xs = &g->vals[n->in[0]].shape;
-        ig_cuda_channel_sum(IN(0), OUT(0), xs->d[0], xs->d[1], (int64_t)numel(g, n->in[0]) / (xs->d[0] * xs->d[1]), s);
-        break;
-    }
+    case IG_OP_CHANNEL_SUM:
     case IG_OP_BATCHNORM:
     case IG_OP_BATCHNORM_GRAD: {
-        ig_bn_geom geo = ig_bn_geom_of(g, n);
+        const ig_shape *xs = &g->vals[n->in[0]].shape;
+        ig_bn_geom geo = n->op == IG_OP_CHANNEL_SUM
+                             ? (ig_bn_geom){xs->d[0], xs->d[1], (int64_t)numel(g, n->in[0]) / (xs->d[0] * xs->d[1])}
+                             : ig_bn_geom_of(g, n);
         /* the partial sums go to the stream's workspace, idle between the library calls that
          * use it on the same stream */
         if (ig_cuda_bn_scratch(&geo) > IG_CUDA_WORKSPACE)
             return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': %lld channels are more than the CUDA backend's workspace holds",
                            ig_op_get(n->op)->name, n->name, (long long)geo.c);
         float *scratch = cu->workspace[cu->cur];
-        if (n->op == IG_OP_BATCHNORM)
+        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, s);
+        else if (n->op == IG_OP_BATCHNORM)
             ig_cuda_batchnorm(IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0), OUT(1), &geo, (int)n->attrs.i[0],
                               n->attrs.f[0], n->attrs.f[1], scratch, s);
         else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, s);

@@ -1,33 +1,71 @@
 /* cuda_pool.cu — POOL2D and its gradient, one thread per output (forward) or per input
- * (backward: gathered, so no atomics); the math is src/ops/pool_math.h's, as on the CPU. */
+ * (backward: gathered, so no atomics); the math is src/ops/pool_math.h's, as on the CPU.
+ * Index arithmetic is 32-bit where the tensor allows (64-bit division is a long instruction
+ * sequence on a GPU, and these kernels do little else). */
 #include "cuda.h"
 #include "ops/pool_math.h"
 
-__global__ void pool2d_kernel(const float *x, float *y, int64_t planes, ig_pool_geom g)
+#include <limits.h>
+
+template <typename I> __global__ void pool2d_kernel(const float *x, float *y, I planes, ig_pool_geom g)
 {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, out = g.oh * g.ow;
+    I i = (I)blockIdx.x * blockDim.x + threadIdx.x, out = (I)(g.oh * g.ow);
     if (i >= planes * out) return;
-    int64_t c = i / out, o = i % out;
-    y[i] = ig_pool_out(x + c * g.h * g.w, &g, o / g.ow, o % g.ow);
+    I c = i / out, o = i % out;
+    y[i] = ig_pool_out(x + (int64_t)c * g.h * g.w, &g, o / (I)g.ow, o % (I)g.ow);
 }
 
-__global__ void pool2d_grad_kernel(const float *dy, const float *x, float *dx, int64_t planes, ig_pool_geom g)
+template <typename I> __global__ void pool2d_grad_kernel(const float *dy, const float *x, float *dx, I planes, ig_pool_geom g)
 {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, in = g.h * g.w;
+    I i = (I)blockIdx.x * blockDim.x + threadIdx.x, in = (I)(g.h * g.w);
     if (i >= planes * in) return;
-    int64_t c = i / in, p = i % in;
-    dx[i] = ig_pool_grad(dy + c * g.oh * g.ow, x + c * in, &g, p / g.w, p % g.w);
+    I c = i / in, p = i % in;
+    dx[i] = ig_pool_grad(dy + (int64_t)c * g.oh * g.ow, x + (int64_t)c * in, &g, p / (I)g.w, p % (I)g.w);
+}
+
+/* Windows that tile the plane exactly (kernel = stride, no padding, sides multiples of it):
+ * every input lies in one window, so one thread per output writes its whole window with what
+ * ig_pool_grad gathers for each of those inputs — the same bits, x read once. */
+template <typename I>
+__global__ void pool2d_grad_tiled_kernel(const float *dy, const float *x, float *dx, I planes, ig_pool_geom g)
+{
+    I i = (I)blockIdx.x * blockDim.x + threadIdx.x, out = (I)(g.oh * g.ow);
+    if (i >= planes * out) return;
+    I c = i / out, o = i % out, oy = o / (I)g.ow, ox = o % (I)g.ow;
+    const float *xp = x + (int64_t)c * g.h * g.w;
+    float *dp = dx + (int64_t)c * g.h * g.w, d = dy[i];
+    int64_t best = g.mode == IG_POOL_MAX ? ig_pool_argmax(xp, &g, oy, ox) : -1;
+    float avg = d / (float)(g.k * g.k);
+    for (int ky = 0; ky < g.k; ky++)
+        for (int kx = 0; kx < g.k; kx++) {
+            int64_t at = (int64_t)(oy * g.k + ky) * g.w + ox * g.k + kx;
+            dp[at] = g.mode == IG_POOL_MAX ? (at == best ? d : 0.0f) : avg;
+        }
 }
 
 static unsigned blocks(int64_t n) { return (unsigned)((n + 255) / 256); }
 
+static bool fits_int(int64_t planes, const ig_pool_geom *g) { return planes * g->h * g->w < INT_MAX; }
+
 extern "C" void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom *g, cudaStream_t s)
 {
-    pool2d_kernel<<<blocks(planes * g->oh * g->ow), 256, 0, s>>>(x, y, planes, *g);
+    unsigned nb = blocks(planes * g->oh * g->ow);
+    if (fits_int(planes, g)) pool2d_kernel<int><<<nb, 256, 0, s>>>(x, y, (int)planes, *g);
+    else pool2d_kernel<int64_t><<<nb, 256, 0, s>>>(x, y, planes, *g);
 }
 
 extern "C" void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t planes, const ig_pool_geom *g,
                                     cudaStream_t s)
 {
-    pool2d_grad_kernel<<<blocks(planes * g->h * g->w), 256, 0, s>>>(dy, x, dx, planes, *g);
+    bool tiled = g->mode != IG_POOL_GLOBAL_AVG && g->k == g->s && g->p == 0 && g->h % g->k == 0 && g->w % g->k == 0;
+    bool small = fits_int(planes, g);
+    if (tiled) {
+        unsigned nb = blocks(planes * g->oh * g->ow);
+        if (small) pool2d_grad_tiled_kernel<int><<<nb, 256, 0, s>>>(dy, x, dx, (int)planes, *g);
+        else pool2d_grad_tiled_kernel<int64_t><<<nb, 256, 0, s>>>(dy, x, dx, planes, *g);
+        return;
+    }
+    unsigned nb = blocks(planes * g->h * g->w);
+    if (small) pool2d_grad_kernel<int><<<nb, 256, 0, s>>>(dy, x, dx, (int)planes, *g);
+    else pool2d_grad_kernel<int64_t><<<nb, 256, 0, s>>>(dy, x, dx, planes, *g);
 }
