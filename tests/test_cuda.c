@@ -872,7 +872,7 @@ static void test_conv_kernels_match_cpu(void **state)
         {2, 3, 9, 8, 4, 3, 1, 1, true, IG_ACT_NONE},  {2, 3, 9, 8, 5, 3, 2, 1, true, IG_ACT_RELU},
         {3, 4, 7, 7, 6, 1, 1, 0, false, IG_ACT_NONE}, {4, 8, 9, 9, 16, 1, 2, 0, false, IG_ACT_NONE},
         {2, 2, 8, 9, 3, 5, 1, 2, true, IG_ACT_RELU},  {2, 5, 10, 11, 4, 3, 2, 0, false, IG_ACT_NONE},
-        {8, 16, 16, 16, 32, 3, 1, 1, true, IG_ACT_RELU},
+        {8, 16, 16, 16, 32, 3, 1, 1, true, IG_ACT_RELU}, {4, 1, 28, 28, 32, 3, 1, 1, true, IG_ACT_RELU},
     };
     static const char *what[CONV_OUTS] = {"y", "dx", "dw", "db"};
     ig_ctx *cpu, *gpu;

@@ -12,18 +12,7 @@
 #define IG_CONV_H
 
 #include "graph/graph.h"
-
-typedef struct ig_conv_geom {
-    int64_t n, c, h, w;  /* input */
-    int64_t f, kh, kw;   /* filters and kernel */
-    int64_t oh, ow;      /* output */
-    int64_t stride, pad;
-} ig_conv_geom;
-
-static inline int64_t ig_conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t pad)
-{
-    return (in + 2 * pad - k) / stride + 1;
-}
+#include "ops/conv_geom.h"
 
 /* The geometry of a CONV2D, CONV2D_DGRAD or CONV2D_WGRAD node from its operands' shapes
  * and attributes (shapes already inferred). */

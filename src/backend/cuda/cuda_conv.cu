@@ -5,6 +5,8 @@
 
 #include "ops/act_math.h"
 
+#include <limits.h>
+
 __global__ void bias_act_kernel(float *y, const float *b, int64_t total, int64_t c, int64_t hw, int act, float p)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x)
@@ -17,4 +19,130 @@ extern "C" void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c,
     int64_t total = n * c * hw, blocks = (total + 255) / 256;
     bias_act_kernel<<<(unsigned)(blocks > 4096 ? 4096 : blocks > 0 ? blocks : 1), 256, 0, s>>>(y, b, total, c, hw, act,
                                                                                                p);
+}
+
+/* ---------------------------------------------------------------- few input channels
+ * A first layer's 3×3 convolution over 1 or 3 input channels gives cuDNN's GEMM-shaped
+ * engines a reduction of only 9 or 27 terms per output; direct kernels, with the channel
+ * count and kernel size compile-time constants, do better there. Blocks work inside one
+ * sample's planes (blockIdx.y picks samples), so positions are 32-bit arithmetic. Forward:
+ * one thread per output pixel loads its C·9 inputs into registers once and produces every
+ * filter's output, the weights in shared memory. Weight gradient: block (f, g) sums
+ * dy · input for each of filter f's C·9 weights over samples g, g + G, ..., reduced in a fixed
+ * order, and a second kernel adds the G partial sums in order (no atomics: the same bits every
+ * run). */
+
+#define DIRECT_THREADS 256
+#define DIRECT_K 3
+
+/* Input (c, ky, kx) of output pixel (oy, ox) of one sample's planes xs; zero in the padding. */
+template <int C>
+static __device__ inline void direct_inputs(const float *xs, int h, int w, int oy, int ox, int stride, int pad,
+                                            float *in)
+{
+#pragma unroll
+    for (int c = 0; c < C; c++)
+#pragma unroll
+        for (int ky = 0; ky < DIRECT_K; ky++)
+#pragma unroll
+            for (int kx = 0; kx < DIRECT_K; kx++) {
+                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                in[(c * DIRECT_K + ky) * DIRECT_K + kx] =
+                    (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)w ? xs[(c * h + iy) * w + ix] : 0.0f;
+            }
+}
+
+template <int C>
+__global__ void __launch_bounds__(DIRECT_THREADS)
+    conv_direct_fwd_kernel(const float *x, const float *w, const float *b, float *y, ig_conv_geom q, int act, float p)
+{
+    constexpr int CKK = C * DIRECT_K * DIRECT_K;
+    extern __shared__ float sw[];
+    const int f_count = (int)q.f, plane = (int)(q.oh * q.ow);
+    for (int i = threadIdx.x; i < f_count * CKK; i += DIRECT_THREADS) sw[i] = w[i];
+    __syncthreads();
+    int o = blockIdx.x * DIRECT_THREADS + threadIdx.x;
+    if (o >= plane) return;
+    float in[CKK];
+    direct_inputs<C>(x + (int64_t)blockIdx.y * C * q.h * q.w, (int)q.h, (int)q.w, o / (int)q.ow, o % (int)q.ow,
+                     (int)q.stride, (int)q.pad, in);
+    float *out = y + (int64_t)blockIdx.y * f_count * plane + o;
+    for (int f = 0; f < f_count; f++) {
+        float acc = 0.0f;
+#pragma unroll
+        for (int k = 0; k < CKK; k++) acc = fmaf(in[k], sw[f * CKK + k], acc);
+        out[(int64_t)f * plane] = ig_act_fwd(act, p, b ? acc + b[f] : acc);
+    }
+}
+
+template <int C>
+__global__ void __launch_bounds__(DIRECT_THREADS)
+    conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial)
+{
+    constexpr int CKK = C * DIRECT_K * DIRECT_K;
+    const int f = blockIdx.x, groups = gridDim.y, plane = (int)(q.oh * q.ow), h = (int)q.h, w = (int)q.w;
+    float acc[CKK] = {};
+    for (int64_t n = blockIdx.y; n < q.n; n += groups) {
+        const float *xs = x + n * C * h * w, *g = dy + (n * q.f + f) * plane;
+        for (int o = threadIdx.x; o < plane; o += DIRECT_THREADS) {
+            float in[CKK], d = g[o];
+            direct_inputs<C>(xs, h, w, o / (int)q.ow, o % (int)q.ow, (int)q.stride, (int)q.pad, in);
+#pragma unroll
+            for (int k = 0; k < CKK; k++) acc[k] = fmaf(d, in[k], acc[k]);
+        }
+    }
+    __shared__ float warps[DIRECT_THREADS / 32][CKK];
+#pragma unroll
+    for (int k = 0; k < CKK; k++) {
+        float v = acc[k];
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+        if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5][k] = v;
+    }
+    __syncthreads();
+    if (threadIdx.x >= CKK) return;
+    float sum = 0.0f;
+    for (int wi = 0; wi < DIRECT_THREADS / 32; wi++) sum += warps[wi][threadIdx.x];
+    partial[((int64_t)f * groups + blockIdx.y) * CKK + threadIdx.x] = sum;
+}
+
+__global__ void conv_direct_wgrad_finish(const float *partial, int weights, int ckk, int groups, float *dw)
+{
+    int i = blockIdx.x * DIRECT_THREADS + threadIdx.x;
+    if (i >= weights) return;
+    int f = i / ckk, k = i % ckk;
+    float sum = 0.0f;
+    for (int g = 0; g < groups; g++) sum += partial[((int64_t)f * groups + g) * ckk + k];
+    dw[i] = sum;
+}
+
+extern "C" bool ig_cuda_conv_direct_fits(const ig_conv_geom *q)
+{
+    return (q->c == 1 || q->c == 3) && q->kh == DIRECT_K && q->kw == DIRECT_K &&
+           q->f * q->c * DIRECT_K * DIRECT_K <= IG_CONV_DIRECT_WEIGHTS && q->c * q->h * q->w < INT_MAX &&
+           q->oh * q->ow < INT_MAX && q->n <= 65535;
+}
+
+extern "C" void ig_cuda_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const ig_conv_geom *q,
+                                        int act, float p, cudaStream_t s)
+{
+    int64_t plane = q->oh * q->ow;
+    size_t smem = (size_t)(q->f * q->c * DIRECT_K * DIRECT_K) * sizeof(float);
+    dim3 grid((unsigned)((plane + DIRECT_THREADS - 1) / DIRECT_THREADS), (unsigned)q->n);
+    if (q->c == 1) conv_direct_fwd_kernel<1><<<grid, DIRECT_THREADS, smem, s>>>(x, w, b, y, *q, act, p);
+    else conv_direct_fwd_kernel<3><<<grid, DIRECT_THREADS, smem, s>>>(x, w, b, y, *q, act, p);
+}
+
+extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, const ig_conv_geom *q,
+                                          float *scratch, cudaStream_t s)
+{
+    /* about eight blocks per SM of an H100 in all, each at least one sample */
+    int64_t groups = (1024 + q->f - 1) / q->f;
+    if (groups > q->n) groups = q->n;
+    if (groups > IG_CONV_DIRECT_PARTS) groups = IG_CONV_DIRECT_PARTS;
+    int ckk = (int)q->c * DIRECT_K * DIRECT_K, weights = (int)q->f * ckk;
+    dim3 grid((unsigned)q->f, (unsigned)groups);
+    if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch);
+    else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch);
+    conv_direct_wgrad_finish<<<(unsigned)((weights + DIRECT_THREADS - 1) / DIRECT_THREADS), DIRECT_THREADS, 0, s>>>(
+        scratch, weights, ckk, (int)groups, dw);
 }
