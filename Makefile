@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PACKAGES := build-essential cmake pkg-config zlib1g-dev libcjson-dev \
-            libpng-dev libjpeg62-turbo-dev libcmocka-dev dataset-fashion-mnist
+            libpng-dev libjpeg62-turbo-dev libcmocka-dev dataset-fashion-mnist python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps configure build demo test gpu-test install bench clean
