@@ -148,11 +148,12 @@ ig_status ig_autodiff(ig_graph *g, int n_roots, const int *roots, const int *see
 /* Graph passes. */
 ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
 
-/* Moves the weight-gradient GEMMs to a side stream, where they overlap with the rest of the
- * backward pass, and gives each the main node that must wait for it: the first that reads
- * one of its outputs or bytes of a bound buffer they were written to (an optimizer reads
- * every gradient through the flat GRADS leaf), else the program's end. Side nodes run in order among themselves and each starts
- * after every main node before it. For backends that run one node at a time, no call. */
+/* Moves the weight gradients (dense and convolution weights, a convolution's bias) to a side
+ * stream, where they overlap with the rest of the backward pass, and gives each the main node
+ * that must wait for it: the first that reads one of its outputs or bytes of a bound buffer
+ * they were written to (an optimizer reads every gradient through the flat GRADS leaf), else
+ * the program's end. Side nodes run in order among themselves and each starts after every
+ * main node before it. For backends that run one node at a time, no call. */
 void ig_schedule_streams(ig_graph *g);
 
 /* The liveness-based planner: gives every unplaced value (buf NONE) an offset in one arena.

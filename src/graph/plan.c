@@ -92,7 +92,8 @@ void ig_schedule_streams(ig_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         ig_node *n = &g->nodes[i];
-        n->stream = n->op == IG_OP_DENSE_WGRAD || (n->op == IG_OP_MATMUL && n->attrs.i[0]);
+        n->stream = n->op == IG_OP_DENSE_WGRAD || n->op == IG_OP_CONV2D_WGRAD || n->op == IG_OP_CHANNEL_SUM ||
+                    (n->op == IG_OP_MATMUL && n->attrs.i[0]);
         if (!n->stream) continue;
         n->join = g->n_nodes;
         for (int j = i + 1; j < g->n_nodes && n->join == g->n_nodes; j++) {

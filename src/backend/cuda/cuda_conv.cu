@@ -27,9 +27,9 @@ extern "C" void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c,
  * count and kernel size compile-time constants, do better there. Blocks work inside one
  * sample's planes (blockIdx.y picks samples), so positions are 32-bit arithmetic. Forward:
  * one thread per output pixel loads its C·9 inputs into registers once and produces every
- * filter's output, the weights in shared memory. Weight gradient: block (f, g) sums
- * dy · input for each of filter f's C·9 weights over samples g, g + G, ..., reduced in a fixed
- * order, and a second kernel adds the G partial sums in order (no atomics: the same bits every
+ * filter's output, the weights in shared memory. Weight gradient: block (j, g) sums
+ * dy · input for each of the C·9 weights of a chunk j of filters over samples g, g + G, ...
+ * (each input loaded once serves the chunk's filters), reduced in a fixed order, and a second kernel adds the G partial sums in order (no atomics: the same bits every
  * run). */
 
 #define DIRECT_THREADS 256
@@ -75,34 +75,48 @@ __global__ void __launch_bounds__(DIRECT_THREADS)
     }
 }
 
+/* FC filters per block, so that each input a thread loads serves FC filters' sums. */
+template <int C> struct wgrad_chunk {
+    static constexpr int FC = C == 1 ? 8 : 4; /* 72 or 108 running sums per thread */
+};
+
 template <int C>
 __global__ void __launch_bounds__(DIRECT_THREADS)
     conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial)
 {
-    constexpr int CKK = C * DIRECT_K * DIRECT_K;
-    const int f = blockIdx.x, groups = gridDim.y, plane = (int)(q.oh * q.ow), h = (int)q.h, w = (int)q.w;
-    float acc[CKK] = {};
+    constexpr int CKK = C * DIRECT_K * DIRECT_K, FC = wgrad_chunk<C>::FC;
+    const int f0 = blockIdx.x * FC, groups = gridDim.y, plane = (int)(q.oh * q.ow), h = (int)q.h, w = (int)q.w;
+    float acc[FC][CKK] = {};
     for (int64_t n = blockIdx.y; n < q.n; n += groups) {
-        const float *xs = x + n * C * h * w, *g = dy + (n * q.f + f) * plane;
+        const float *xs = x + n * C * h * w, *g = dy + (n * q.f + f0) * plane;
         for (int o = threadIdx.x; o < plane; o += DIRECT_THREADS) {
-            float in[CKK], d = g[o];
+            float in[CKK];
             direct_inputs<C>(xs, h, w, o / (int)q.ow, o % (int)q.ow, (int)q.stride, (int)q.pad, in);
 #pragma unroll
-            for (int k = 0; k < CKK; k++) acc[k] = fmaf(d, in[k], acc[k]);
+            for (int j = 0; j < FC; j++) {
+                float d = f0 + j < q.f ? g[(int64_t)j * plane + o] : 0.0f;
+#pragma unroll
+                for (int k = 0; k < CKK; k++) acc[j][k] = fmaf(d, in[k], acc[j][k]);
+            }
         }
     }
-    __shared__ float warps[DIRECT_THREADS / 32][CKK];
+    __shared__ float warps[DIRECT_THREADS / 32][FC * CKK];
 #pragma unroll
-    for (int k = 0; k < CKK; k++) {
-        float v = acc[k];
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-        if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5][k] = v;
-    }
+    for (int j = 0; j < FC; j++)
+#pragma unroll
+        for (int k = 0; k < CKK; k++) {
+            float v = acc[j][k];
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+            if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5][j * CKK + k] = v;
+        }
     __syncthreads();
-    if (threadIdx.x >= CKK) return;
-    float sum = 0.0f;
-    for (int wi = 0; wi < DIRECT_THREADS / 32; wi++) sum += warps[wi][threadIdx.x];
-    partial[((int64_t)f * groups + blockIdx.y) * CKK + threadIdx.x] = sum;
+    for (int i = threadIdx.x; i < FC * CKK; i += DIRECT_THREADS) {
+        int f = f0 + i / CKK;
+        if (f >= q.f) break;
+        float sum = 0.0f;
+        for (int wi = 0; wi < DIRECT_THREADS / 32; wi++) sum += warps[wi][i];
+        partial[((int64_t)f * groups + blockIdx.y) * CKK + i % CKK] = sum;
+    }
 }
 
 __global__ void conv_direct_wgrad_finish(const float *partial, int weights, int ckk, int groups, float *dw)
@@ -135,12 +149,13 @@ extern "C" void ig_cuda_conv_direct_fwd(const float *x, const float *w, const fl
 extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, const ig_conv_geom *q,
                                           float *scratch, cudaStream_t s)
 {
-    /* about eight blocks per SM of an H100 in all, each at least one sample */
-    int64_t groups = (1024 + q->f - 1) / q->f;
+    /* about two blocks per SM of an H100 in all, each at least one sample */
+    int fc = q->c == 1 ? wgrad_chunk<1>::FC : wgrad_chunk<3>::FC;
+    int64_t chunks = (q->f + fc - 1) / fc, groups = (256 + chunks - 1) / chunks;
     if (groups > q->n) groups = q->n;
     if (groups > IG_CONV_DIRECT_PARTS) groups = IG_CONV_DIRECT_PARTS;
     int ckk = (int)q->c * DIRECT_K * DIRECT_K, weights = (int)q->f * ckk;
-    dim3 grid((unsigned)q->f, (unsigned)groups);
+    dim3 grid((unsigned)chunks, (unsigned)groups);
     if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch);
     else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch);
     conv_direct_wgrad_finish<<<(unsigned)((weights + DIRECT_THREADS - 1) / DIRECT_THREADS), DIRECT_THREADS, 0, s>>>(
