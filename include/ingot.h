@@ -298,16 +298,60 @@ int64_t ig_model_num_params(ig_model *m);
  * step is about three times that. */
 ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops);
 
-/* A table of the model, one row per layer: its name, kind, output shape, parameters and
- * forward FLOPs at the nominal batch size, then the totals. Written into buf (NUL-terminated,
- * cut short if `size` is too small; buf may be NULL when size is 0); *needed (may be NULL)
- * receives the bytes the whole table takes, its NUL included. The library prints nothing
- * itself: fputs(buf, stdout) does. */
+/* The model's layers one by one (each builder call made one; as built, before the trainer
+ * fuses activations into the layers before them). */
+typedef struct ig_layer_info {
+    const char *name;            /* valid while the model lives */
+    const char *kind;            /* its op: "dense", "conv2d", "relu", "pool2d", ... */
+    int ndim;                    /* of its output */
+    int64_t shape[IG_MAX_DIMS];  /* its output's shape at the nominal batch size */
+    int64_t params;              /* trainable scalars it reads (buffers not counted) */
+    double flops;                /* forward FLOPs at the nominal batch size, as ig_model_forward_flops counts */
+    /* bytes of its output(s) at the nominal batch size: the activation memory it adds to a
+     * forward pass; 0 for a view (flatten, reshape), which shares its input's bytes */
+    int64_t activation_bytes;
+} ig_layer_info;
+
+int ig_model_layer_count(const ig_model *m);
+/* Layer i, 0 ≤ i < ig_model_layer_count(m); an i out of range is IG_ERR_INVALID_ARGUMENT. */
+ig_status ig_model_layer_info(const ig_model *m, int i, ig_layer_info *out);
+
+/* A table of the model, one row per layer: its name, kind, output shape, parameters,
+ * forward FLOPs and activation memory at the nominal batch size, then the totals. Written
+ * into buf (NUL-terminated, cut short if `size` is too small; buf may be NULL when size is
+ * 0); *needed (may be NULL) receives the bytes the whole table takes, its NUL included. The
+ * library prints nothing itself: fputs(buf, stdout) does. */
 ig_status ig_model_summary(const ig_model *m, char *buf, size_t size, size_t *needed);
 
 /* Runs the model on x (f32, the input shape with any batch size ≥ 1) and returns a new
  * tensor with the output (the caller releases it). */
 ig_status ig_predict(ig_model *m, const ig_tensor *x, ig_tensor **out);
+
+/* ---------------------------------------------------------------- ONNX */
+
+/* ONNX files (opset 17; docs/onnx.md lists how each layer is written and read). */
+
+/* Writes the model's inference graph to `path`: every layer as its ONNX operator (dropout
+ * left out, batch norm with its running statistics, Swish and GELU as the elementwise node
+ * chains PyTorch writes for them), the parameters and buffers as float initializers under
+ * their ingot names, the input "input" and the output "output" with a symbolic batch
+ * dimension "N". Finalises the model. The file appears whole or not at all (written to a
+ * temporary file and renamed). IG_ERR_IO: the file cannot be written. */
+ig_status ig_model_export_onnx(ig_model *m, const char *path);
+/* Reads an ONNX model (one float input of fixed shape but for its first, batch, dimension;
+ * one output) into a new model that predicts and trains like one built by hand: weights
+ * become trainable parameters, batch norm's statistics its buffers. The operators ingot
+ * exports are read, and what torch.onnx.export writes for such models (Gemm with either
+ * transB, MatMul + Add, Flatten, Reshape by a constant shape, Identity, Constant, opset 20's
+ * Gelu); layers are named after their weights ("fc1.weight" gives "fc1"). The input's batch
+ * dimension stays free even when the file fixes it. IG_ERR_IO: the file cannot be read.
+ * IG_ERR_FORMAT: not a well-formed ONNX model (the message says what is wrong); a file is
+ * never trusted for a size: tensors are checked against the bytes the file holds before
+ * anything is allocated for them. IG_ERR_UNSUPPORTED: an operator, attribute or data type
+ * ingot does not have; the message names the node and its operator. */
+ig_status ig_model_import_onnx(ig_ctx *ctx, const char *path, ig_model **out);
+/* The same from `size` bytes in memory (not kept after the call). */
+ig_status ig_model_import_onnx_memory(ig_ctx *ctx, const void *data, size_t size, ig_model **out);
 
 /* ---------------------------------------------------------------- training */
 
@@ -499,6 +543,9 @@ float ig_trainer_learning_rate(const ig_trainer *t);
 ig_status ig_trainer_set_weight_decay_scale(ig_trainer *t, int param, float scale);
 /* The rate the next step will use: the learning rate through the schedule at that step. */
 float ig_trainer_current_learning_rate(const ig_trainer *t);
+/* The rate step `step` (0-based) uses or used: the current base learning rate through the
+ * schedule at that step (a rate changed since, e.g. by reduce-on-plateau, is not undone). */
+float ig_trainer_learning_rate_at(const ig_trainer *t, int64_t step);
 /* Optimizer steps taken so far. */
 int64_t ig_trainer_step_count(const ig_trainer *t);
 
@@ -544,6 +591,106 @@ void ig_plateau_destroy(ig_plateau *p);
 /* Feeds an epoch's metric; lowers t's learning rate when due (*reduced, may be NULL). */
 ig_status ig_plateau_update(ig_plateau *p, ig_trainer *t, float metric, bool *reduced);
 
+/* ---------------------------------------------------------------- weights and checkpoints */
+
+/* Weights files are safetensors (docs/checkpoints.md): one F32 tensor per entry of the
+ * model's parameter table (trainable parameters and buffers such as batch norm's running
+ * statistics), named as ig_model_param_name names it, in PyTorch's layouts (Dense weight
+ * [out, in], Conv2D weight [out, in, kh, kw]), plus an I64 scalar
+ * "<layer>.num_batches_tracked" per batch-norm layer (training forward passes run, as
+ * PyTorch counts them). A model whose layers are named as the attributes of a PyTorch
+ * module's submodules (ig_model_create_preset's are: "resnet18" is the ResNet-18 of
+ * bench/torch_train_step.py) exchanges weights with that module's state_dict() /
+ * load_state_dict(strict=True) in both directions. */
+
+/* Writes the model's weights atomically (a temporary file beside `path`, flushed, renamed
+ * over it): a crash leaves the previous file intact. Finalises the model. IG_ERR_IO: the
+ * file cannot be written. */
+ig_status ig_model_save_weights(ig_model *m, const char *path);
+
+typedef struct ig_weights_options {
+    /* Entries of the model that the file lacks keep their values (PyTorch's strict=False);
+     * default false: an error naming them. "num_batches_tracked" may always be missing. */
+    bool allow_missing;
+    /* Tensors of the file that the model has no entry for are ignored; default false: an
+     * error naming them. */
+    bool allow_unexpected;
+} ig_weights_options;
+
+/* Strict: every entry of the model in the file, nothing else in it. */
+ig_weights_options ig_weights_defaults(void);
+/* Reads weights saved by ig_model_save_weights or by PyTorch (safetensors' save_file of a
+ * state_dict) into the model (opt NULL: ig_weights_defaults()). F32 tensors are taken as
+ * they are; F64, F16 and BF16 ones are converted to F32; "<layer>.num_batches_tracked" (an
+ * integer scalar, or a 1-element tensor) of a batch-norm layer sets the model's count.
+ * Nothing is changed unless the whole file fits the model. IG_ERR_IO: cannot open or read.
+ * IG_ERR_FORMAT: not a valid safetensors file. IG_ERR_SHAPE: a tensor's shape differs from
+ * its parameter's (always an error). IG_ERR_STATE: missing or unexpected tensors (the
+ * message names up to eight). IG_ERR_UNSUPPORTED: a dtype other than those. */
+ig_status ig_model_load_weights(ig_model *m, const char *path, const ig_weights_options *opt);
+
+/* Checkpoints: the whole training state, so that training resumed from one (in a new
+ * process, into a model and trainer built the same way) gives the weights of an
+ * uninterrupted run bit for bit on the same backend. A checkpoint is two files:
+ * "<path>.json", a manifest (format version, the model's input shape, seed and parameter
+ * names and shapes, the trainer configuration, step, epoch, learning rate and the other
+ * counters, the monitors' state), and "<path>.<generation>.safetensors", which it names with
+ * its size and CRC-32: the model's weights under their own names (so it also loads as a
+ * weights file with allow_unexpected) and the optimizer state, the loss history and
+ * L-BFGS's history under "optimizer/...", "trainer/..." and "lbfgs/..." names. The manifest
+ * is written last and replaces the previous one atomically, so a crash at any point leaves
+ * the previous checkpoint loadable; files of earlier generations are removed after it. */
+
+/* Host-side objects saved with a checkpoint and restored from it (each may be NULL): their
+ * counters and best metric, not their configuration, which stays the caller's. */
+typedef struct ig_checkpoint_monitors {
+    ig_plateau *plateau;
+    ig_early_stopping *early_stopping;
+} ig_checkpoint_monitors;
+
+/* Saves t's state (model weights and buffers, optimizer state, step and epoch counters,
+ * learning rate, loss history, the model's seed, which keys dropout) and the monitors' as
+ * the checkpoint `path` (a trailing ".json" is allowed); waits for queued steps. Files of a
+ * crashed save of the same path are removed. IG_ERR_IO: a file cannot be written. */
+ig_status ig_checkpoint_save(ig_trainer *t, const char *path, const ig_checkpoint_monitors *mon);
+/* Restores a checkpoint into t and its model, which must have been built the same way: the
+ * same parameter names, shapes and order (IG_ERR_SHAPE otherwise) and the same trainer
+ * configuration (IG_ERR_STATE naming the first field that differs). `path` names a
+ * checkpoint ("<path>.json" or "<path>") or a directory, whose newest checkpoint (by step,
+ * then generation) is loaded — or, if that one is unreadable (IG_ERR_IO, IG_ERR_FORMAT), the
+ * newest one that loads. A monitor given in `mon` must have been saved (IG_ERR_STATE).
+ * Everything is checked before anything changes. IG_ERR_FORMAT: a malformed manifest, or a
+ * tensors file whose size or CRC-32 differs from the manifest's (the message says which). */
+ig_status ig_checkpoint_load(ig_trainer *t, const char *path, const ig_checkpoint_monitors *mon);
+
+/* Checkpoints in a directory with keep-last-N rotation and the best by a validation metric:
+ * call ig_checkpointer_save after each epoch with the metric. Checkpoints are named
+ * "ckpt-<step, 12 digits>" in the directory; ig_checkpoint_load(t, dir, ...) resumes from
+ * the newest. One process may save into a directory at a time. */
+typedef struct ig_checkpointer_config {
+    int keep_last;  /* ≥ 1: the newest checkpoints kept (default 3) */
+    bool keep_best; /* also keep the checkpoint with the best metric (default true) */
+    bool maximize;  /* false (default): a lower metric is better (a loss); true: higher */
+} ig_checkpointer_config;
+
+/* keep 3, keep the best, minimise. */
+ig_checkpointer_config ig_checkpointer_defaults(void);
+typedef struct ig_checkpointer ig_checkpointer;
+/* Uses directory `dir` (created if missing; its parent must exist), taking in the
+ * checkpoints already there (so the best survives a restart) and removing what crashed
+ * saves left (temporary files, unreferenced tensor files). */
+ig_status ig_checkpointer_create(const char *dir, const ig_checkpointer_config *cfg, ig_checkpointer **out);
+void ig_checkpointer_destroy(ig_checkpointer *c);
+/* Saves a checkpoint of t (and the monitors) with the epoch's metric, then removes the
+ * checkpoints beyond the newest keep_last, except the best. *best (may be NULL): this
+ * metric is the best so far (a NaN never is). */
+ig_status ig_checkpointer_save(ig_checkpointer *c, ig_trainer *t, float metric, const ig_checkpoint_monitors *mon,
+                               bool *best);
+/* The path (for ig_checkpoint_load) of the newest and of the best checkpoint; NULL when
+ * there is none. Valid until the next call on c. */
+const char *ig_checkpointer_latest(const ig_checkpointer *c);
+const char *ig_checkpointer_best(const ig_checkpointer *c);
+
 /* ---------------------------------------------------------------- data */
 
 /* Epochs over a dataset kept on the device. The dataset is copied to the trainer's device
@@ -552,14 +699,44 @@ ig_status ig_plateau_update(ig_plateau *p, ig_trainer *t, float metric, bool *re
  * device from (seed, epoch number), so an epoch moves no batch across the bus. */
 typedef struct ig_dataset ig_dataset;
 
+/* Augmentation of training batches, drawn anew for each batch: a random crop with zero
+ * padding, then a horizontal flip (torchvision's RandomCrop(size, padding) followed by
+ * RandomHorizontalFlip(p)). Samples must be images [..., height, width]: every plane of
+ * sample j of a batch is shifted by the same offsets dy, dx, each uniform in
+ * [−crop_padding, crop_padding], the uncovered border set to 0, then mirrored left to right
+ * with probability flip_probability. The draws are a pure function of (seed, step, j) —
+ * step being the trainer's step counter for ig_train_epoch and the number of batches a
+ * loader has given before for a loader — so both backends make the same batches and a seed
+ * reproduces them. A loader normalises before it augments: the padding is 0 in the
+ * normalised values, as for a dataset normalised in place (torchvision pads before its
+ * Normalize, with black). Every field 0: no augmentation. */
+typedef struct ig_augment {
+    int64_t crop_padding;   /* 0 (no crop) up to the smaller of height and width */
+    float flip_probability; /* in [0, 1]; 0: no flip */
+    uint64_t seed;
+} ig_augment;
+
+/* No augmentation (every field 0). */
+ig_augment ig_augment_defaults(void);
+
 typedef struct ig_epoch_config {
     int64_t batch_size; /* ≥ 1; a dataset smaller than it is one batch */
     bool shuffle;       /* a new order each epoch; false: the dataset's order */
     bool drop_last;     /* skip the last, smaller batch */
     uint64_t seed;      /* with the trainer's epoch count, determines the order */
+    ig_augment augment; /* applied on the device, in the step's gather (default: none) */
+    /* Progress within the epoch (optional): called from the calling thread after every
+     * `progress_every` steps have been queued (< 1 counts as 1) and after the last, with
+     * the steps queued so far and the epoch's total. Queued steps may still be running (CUDA);
+     * the callback may read their losses (ig_trainer_losses waits for the steps it reads, so
+     * read every few steps, not every step, to keep the device busy) and the learning rate,
+     * but must not train, evaluate or predict with this trainer or its model. */
+    void (*progress)(void *user, int64_t done, int64_t total);
+    void *progress_user;
+    int64_t progress_every;
 } ig_epoch_config;
 
-/* batch 128, shuffled, last batch kept, seed 0. */
+/* batch 128, shuffled, last batch kept, seed 0, no augmentation, no progress callback. */
 ig_epoch_config ig_epoch_defaults(void);
 
 /* One epoch of training: ceil(n / batch) steps (floor with drop_last), each one run of a
@@ -568,7 +745,8 @@ ig_epoch_config ig_epoch_defaults(void);
  * with ig_trainer_losses. The dataset's labels must be < the model's classes (sparse
  * cross-entropy only; a dataset of float targets is IG_ERR_UNSUPPORTED). Not with L-BFGS
  * (IG_ERR_UNSUPPORTED): it evaluates a batch several times per step; loop ig_train_batch
- * over a loader's batches instead. */
+ * over a loader's batches instead. Augmentation options are checked as a loader's
+ * (IG_ERR_INVALID_ARGUMENT). */
 ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *cfg, int64_t *steps);
 
 /* Loss and accuracy over a whole dataset kept on the device, in batches of batch_size;
@@ -606,6 +784,11 @@ const char *ig_dataset_class_name(const ig_dataset *ds, int32_t id);
 ig_status ig_dataset_tensors(const ig_dataset *ds, ig_tensor **x, ig_tensor **y);
 /* x <- (x − mean) / std for every value; std > 0. */
 ig_status ig_dataset_normalize(ig_dataset *ds, float mean, float std);
+/* x <- (x − mean[c]) / std[c] for the values of channel c, the index along the sample's
+ * first dimension (an image's channel, a CSV row's feature). `channels` is 1 (one mean and
+ * std for every value) or the size of that dimension; each std finite and > 0, each mean
+ * finite (IG_ERR_INVALID_ARGUMENT otherwise, naming the channel). */
+ig_status ig_dataset_normalize_channels(ig_dataset *ds, int64_t channels, const float *mean, const float *std);
 
 /* Splits ds into two new datasets: *val gets ceil(val_fraction · n) samples (as
  * scikit-learn's train_test_split counts a test_size), *train the rest; both must get at
@@ -687,15 +870,50 @@ ig_status ig_dataset_load_image_folder(ig_ctx *ctx, const char *root, const ig_i
                                        ig_dataset **out, int64_t *skipped);
 
 /* Iterates a dataset in batches, optionally shuffled with a seed (a different order each
- * epoch, the same for the same seed). */
+ * epoch, the same for the same seed), normalised and augmented, made ahead of the caller by
+ * a background thread. The dataset must outlive the loader and not change while it lives. */
 typedef struct ig_loader ig_loader;
+
+typedef struct ig_loader_options {
+    int64_t batch_size; /* ≥ 1 (default 128); a dataset smaller than it is one batch */
+    bool shuffle;       /* a new order each epoch, from (seed, epoch number) (default true) */
+    bool drop_last;     /* skip each epoch's last, smaller batch (default false) */
+    uint64_t seed;      /* of the shuffle (default 0) */
+    /* Batches a background thread makes ahead of the caller (default 2, at most 64) — on a
+     * CUDA context into page-locked memory, which ig_train_batch copies to the device
+     * without staging — so ig_loader_next hands over a finished batch whenever the thread
+     * keeps up. 0: no thread, each batch made inside ig_loader_next. The batches are the
+     * same either way. */
+    int prefetch;
+    /* Each batch normalised as ig_dataset_normalize_channels does (the dataset is left as it
+     * is): norm_channels 0 (none, the default), 1, or the size of the sample's first
+     * dimension; mean and std point at that many values, copied by ig_loader_create_with. */
+    int64_t norm_channels;
+    const float *mean, *std;
+    ig_augment augment; /* after the normalisation, on the host (default: none) */
+} ig_loader_options;
+
+/* Batch 128, shuffled, last batch kept, seed 0, 2 batches prefetched, no normalisation or
+ * augmentation. */
+ig_loader_options ig_loader_defaults(void);
+/* IG_ERR_INVALID_ARGUMENT, the message naming the option: batch_size < 1, prefetch outside
+ * 0..64, norm_channels other than 0, 1 or the first dimension's size, a missing, non-finite
+ * or (std) non-positive mean or std, crop_padding < 0 or above the smaller of height and
+ * width, flip_probability outside [0, 1], crop or flip on samples of one dimension. */
+ig_status ig_loader_create_with(ig_dataset *ds, const ig_loader_options *opt, ig_loader **out);
+/* ig_loader_create_with with these options, no prefetch thread, no normalisation or
+ * augmentation. */
 ig_status ig_loader_create(ig_dataset *ds, int64_t batch_size, bool shuffle, uint64_t seed,
                            bool drop_last, ig_loader **out);
+/* Stops the prefetch thread, mid-epoch or not; batches the caller retained stay valid. */
 void ig_loader_destroy(ig_loader *ld);
 /* The next batch of the current epoch: x f32 [n, sample shape...] and y i32 [n] (f32 [n, k]
- * for a dataset of float targets). The tensors belong to the loader and stay valid until the next call (retain them to keep them).
- * At the end of an epoch it returns IG_OK with *x and *y set to NULL; the next call starts
- * a new epoch (reshuffled when shuffling). */
+ * for a dataset of float targets). The tensors belong to the loader and stay valid until the
+ * next call (retain them to keep them); read them, don't write them: ig_train_batch's copy
+ * may read them after it returns. At the end of an epoch it returns IG_OK with *x and *y
+ * set to NULL; the next call starts a new epoch (reshuffled when shuffling). A failure in
+ * the prefetch thread (out of memory, a device error) is returned by the call that would
+ * have returned that batch and by every later one. */
 ig_status ig_loader_next(ig_loader *ld, ig_tensor **x, ig_tensor **y);
 /* Batches per epoch. */
 int64_t ig_loader_num_batches(const ig_loader *ld);
@@ -820,6 +1038,26 @@ typedef struct ig_regression_metrics {
  * averaged uniformly over the outputs (scikit-learn's multioutput="uniform_average"). */
 ig_status ig_metric_regression(const float *targets, const float *predictions, int64_t n, int64_t outputs,
                                ig_regression_metrics *out);
+
+/* ---------------------------------------------------------------- TensorBoard */
+
+/* Scalars for TensorBoard: an event file ("events.out.tfevents.<time>.<host>.<pid>.<ns>") that
+ * TensorBoard's readers load (TFRecord framing, tensorflow.Event records; the format and the
+ * fields written are described in src/report/tensorboard.c). Writes go through a buffer:
+ * ig_event_writer_flush or destroy puts them in the file. */
+typedef struct ig_event_writer ig_event_writer;
+
+/* Makes `logdir` if it does not exist (its parent must) and a new event file in it.
+ * IG_ERR_IO: the folder or the file cannot be made. */
+ig_status ig_event_writer_create(const char *logdir, ig_event_writer **out);
+/* One value of the series `tag` ("loss/train"; TensorBoard groups tags by the part before
+ * the first '/') at `step`. */
+ig_status ig_event_writer_add_scalar(ig_event_writer *w, const char *tag, int64_t step, float value);
+ig_status ig_event_writer_flush(ig_event_writer *w);
+/* The event file's path. */
+const char *ig_event_writer_path(const ig_event_writer *w);
+/* Flushes and closes the file. */
+void ig_event_writer_destroy(ig_event_writer *w);
 
 #ifdef __cplusplus
 }

@@ -11,9 +11,12 @@
 
 #include <ingot.h>
 
+#include "test_util.h"
+
 #include "backend/backend.h"
 #include "ops/pool_math.h"
 #include "train/loss.h"
+#include "resume_harness.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -1091,14 +1094,41 @@ static void test_batchnorm_models_match_cpu(void **state)
     compare_on_both(build_bn_model, random_images, 2, "batchnorm model");
 }
 
+/* ---------------------------------------------------------------- checkpoints */
+
+/* Exact resume on CUDA: N units on a fresh context, a checkpoint, M more on another fresh
+ * context from it, that checkpoint loaded into a third: the state of an uninterrupted
+ * N+M-unit run bit for bit, for every scenario of resume_harness.c (each optimizer, a
+ * schedule with clipping, dropout, batch norm, epochs with shuffling and monitors). */
+static void test_exact_resume(void **state)
+{
+    char dir[] = "/tmp/ingot_cuda_resume_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (int i = 0; i < resume_n_scenarios; i++) {
+        const resume_scenario *sc = &resume_scenarios[i];
+        int n = sc->epochs ? 2 : 3, m = n;
+        char a[128], b[128], why[256] = "";
+        snprintf(a, sizeof a, "%s/%s-a", dir, sc->name);
+        snprintf(b, sizeof b, "%s/%s-b", dir, sc->name);
+        if (resume_segment(sc, IG_DEVICE_CUDA, NULL, a, 0, n) != IG_OK ||
+            resume_segment(sc, IG_DEVICE_CUDA, a, b, n, m) != IG_OK)
+            fail_msg("%s: %s", sc->name, ig_last_error());
+        resume_run full, resumed;
+        assert_int_equal(resume_open(sc, IG_DEVICE_CUDA, &full), IG_OK);
+        assert_int_equal(resume_train(&full, 0, n + m), IG_OK);
+        assert_int_equal(resume_open(sc, IG_DEVICE_CUDA, &resumed), IG_OK);
+        ig_checkpoint_monitors mon = resume_monitors(&resumed);
+        if (ig_checkpoint_load(resumed.t, b, &mon) != IG_OK) fail_msg("%s: %s", sc->name, ig_last_error());
+        if (!resume_same(&full, &resumed, why, sizeof why)) fail_msg("%s: the resumed run differs: %s", sc->name, why);
+        resume_close(&full);
+        resume_close(&resumed);
+    }
+    assert_int_equal(resume_remove_dir(dir), IG_OK);
+}
+
 int main(void)
 {
-    ig_ctx *ctx;
-    if (ig_ctx_create(IG_DEVICE_CUDA, &ctx) != IG_OK) {
-        printf("SKIP: no CUDA device or no CUDA backend: %s\n", ig_last_error());
-        return 77;
-    }
-    ig_ctx_destroy(ctx);
+    if (no_cuda()) return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adam_matches_cpu),
         cmocka_unit_test(test_adamw_matches_cpu),
@@ -1123,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_conv_graph_equals_eager),
         cmocka_unit_test(test_batchnorm_kernels_match_cpu),
         cmocka_unit_test(test_batchnorm_models_match_cpu),
+        cmocka_unit_test(test_exact_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

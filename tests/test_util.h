@@ -5,6 +5,7 @@
 
 #include <ingot.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #define OK(expr)                                                                                  \
@@ -25,6 +26,19 @@ static inline int teardown_ctx(void **state)
 {
     ig_ctx_destroy(*state);
     return 0;
+}
+
+/* GPU test programs start with `if (no_cuda()) return 77;`: ctest reports them as skipped
+ * where there is no CUDA device (or no CUDA backend in the build), never as passed. */
+static inline bool no_cuda(void)
+{
+    ig_ctx *ctx;
+    if (ig_ctx_create(IG_DEVICE_CUDA, &ctx) != IG_OK) {
+        printf("SKIP: no CUDA device or no CUDA backend: %s\n", ig_last_error());
+        return true;
+    }
+    ig_ctx_destroy(ctx);
+    return false;
 }
 
 /* A CPU context per test and the host memory in use when it started: a test's teardown

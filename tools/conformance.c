@@ -7,7 +7,7 @@
 #include "ops/pool_math.h"
 #include "train/loss.h"
 #include "train/optimizer.h"
-#include "safetensors_read.h"
+#include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -147,8 +147,9 @@ static outcome tensor(run *r, const char *role, ig_dtype dtype, const ig_st_tens
         return BAD(r, "tensor name '%s/%s' is too long", r->name, role);
     const ig_st_tensor *t = ig_st_get(r->st, key);
     if (!t) return BAD(r, "tensor '%s' is not in tensors.safetensors", key);
-    if (t->dtype != dtype)
-        return BAD(r, "tensor '%s' is %s, expected %s", key, ig_dtype_name(t->dtype), ig_dtype_name(dtype));
+    ig_st_dtype want = dtype == IG_I64 ? IG_ST_I64 : IG_ST_F32; /* the two dtypes the vectors hold */
+    if (t->dtype != want)
+        return BAD(r, "tensor '%s' is %s, expected %s", key, ig_st_dtype_name(t->dtype), ig_st_dtype_name(want));
     *out = t;
     return OUT_PASS;
 }

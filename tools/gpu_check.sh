@@ -49,17 +49,23 @@ grep -vE "^(PASS|SKIP)" "$LOG/conformance_cuda.log" | tail -8; tail -1 "$LOG/con
 step "compute-sanitizer memcheck over the GPU tests"
 compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full $BUILD/bin/test_cuda > "$LOG/memcheck.log" 2>&1 || fail "memcheck"
 tail -3 "$LOG/memcheck.log"
+compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full $BUILD/bin/test_cuda_loader > "$LOG/memcheck_loader.log" 2>&1 || fail "memcheck (loader)"
+tail -3 "$LOG/memcheck_loader.log"
 
-step "demo on the GPU (10 epochs)"
-$BUILD/bin/cnn_fmnist /usr/share/datasets/fashion-mnist 10 > "$LOG/demo_gpu.log" 2>&1 || fail "demo"
+step "demo on the GPU: ingot train (the cnn preset on Fashion-MNIST, as make demo)"
+$BUILD/bin/ingot train --progress plain --report "$LOG/demo_report" > "$LOG/demo_gpu.log" 2>&1 || fail "demo"
 cat "$LOG/demo_gpu.log"
 
 step "resnet18 example on the GPU (synthetic 3x32x32 data, 2 epochs)"
 $BUILD/bin/resnet18 - 2 > "$LOG/resnet18_gpu.log" 2>&1 || fail "resnet18 example"
 cat "$LOG/resnet18_gpu.log"
 
-if [ -x bench/compare_gpu.sh ]; then
+# BENCH=0 leaves the benchmarks out (they can run on their own: bench/compare_gpu.sh,
+# bench/compare_loader.sh with the same BUILD)
+if [ "${BENCH:-1}" = 1 ]; then
   step "benchmarks beside PyTorch"
   BUILD=$BUILD bench/compare_gpu.sh 2>&1 | tee "$LOG/bench_gpu.log" || fail "bench"
+  step "the prefetching loader against resident data (cnn_small)"
+  BUILD=$BUILD DEVICE=cuda REPEAT=1 bench/compare_loader.sh 2>&1 | tee "$LOG/bench_loader.log" || fail "loader bench"
 fi
 exit $status

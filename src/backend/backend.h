@@ -17,12 +17,21 @@ struct ig_backend {
     void *(*alloc)(ig_backend *be, size_t bytes);
     void (*free)(ig_backend *be, void *p, size_t bytes);
     /* Host -> backend copy, ordered before every later run; `src` may be reused as soon as
-     * it returns (the backend stages it if the copy completes later). */
+     * it returns (the backend stages it if the copy completes later), unless it is pinned
+     * memory (below). */
     ig_status (*upload)(ig_backend *be, void *dst, const void *src, size_t bytes);
     /* Host -> an IO block of a program (slot 0 or 1, see ig_program), on a copy stream that
      * overlaps the runs: ordered after the last run that used the slot and before the next
      * run. (optional: without it, upload is used) */
     ig_status (*upload_io)(ig_backend *be, ig_program *p, int slot, void *dst, const void *src, size_t bytes);
+    /* Page-locked host memory (zero-filled) that upload and upload_io copy from directly,
+     * without staging: such a copy may read it after the call returns, so it must not be
+     * written again before pinned_wait(p) has returned, which waits for every copy queued
+     * from it so far. For buffers a producer refills, like a loader's batches. (optional,
+     * all three or none; thread-safe) */
+    void *(*pinned_alloc)(ig_backend *be, size_t bytes);
+    void (*pinned_free)(ig_backend *be, void *p);
+    ig_status (*pinned_wait)(ig_backend *be, const void *p);
     /* Backend -> host copy; waits for the runs queued before it. */
     ig_status (*download)(ig_backend *be, void *dst, const void *src, size_t bytes);
     /* Whether the backend has a kernel for the node (checked when a program is built). */

@@ -67,7 +67,12 @@ struct ig_tensor {
     int64_t shape[IG_MAX_DIMS];
     size_t nbytes;
     void *data;
+    bool pinned; /* data from the backend's pinned_alloc, not the pool */
 };
+
+/* A tensor whose data is the backend's page-locked memory (pool memory where the backend
+ * has none), for batches filled ahead of their upload: see pinned_alloc in backend.h. */
+ig_status ig_tensor_create_pinned(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim, ig_tensor **out);
 
 /* Checks a shape (ndim in range, every dim ≥ 1, no overflow) and computes its element
  * count. `what` names the caller in the message. */

@@ -1,5 +1,7 @@
-/* tensor.c — reference-counted host tensors backed by the context's pool. */
+/* tensor.c — reference-counted host tensors backed by the context's pool (or by the
+ * backend's page-locked memory, for batches filled ahead of their upload). */
 #include "core.h"
+#include "backend/backend.h"
 
 #include <string.h>
 
@@ -40,7 +42,7 @@ ig_status ig_shape_check(const char *what, const int64_t *shape, int ndim, int64
     return IG_OK;
 }
 
-ig_status ig_tensor_create(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim, ig_tensor **out)
+static ig_status create(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim, bool pinned, ig_tensor **out)
 {
     if (!ctx || !out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_tensor_create: NULL %s", ctx ? "out" : "ctx");
     *out = NULL;
@@ -56,14 +58,29 @@ ig_status ig_tensor_create(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, in
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->nbytes = (size_t)numel * ig_dtype_size(dtype);
-    t->data = ig_pool_alloc(ctx, t->nbytes);
+    ig_backend *be = ctx->backend;
+    t->pinned = pinned && be->pinned_alloc;
+    t->data = t->pinned ? be->pinned_alloc(be, t->nbytes) : ig_pool_alloc(ctx, t->nbytes);
     if (!t->data) {
+        size_t bytes = t->nbytes;
+        bool locked = t->pinned;
         ig_host_free(ctx, t, sizeof *t);
-        return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_tensor_create: cannot allocate %zu bytes", t->nbytes);
+        return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_tensor_create: cannot allocate %zu %sbytes", bytes,
+                       locked ? "page-locked " : "");
     }
-    memset(t->data, 0, t->nbytes);
+    if (!t->pinned) memset(t->data, 0, t->nbytes);
     *out = t;
     return IG_OK;
+}
+
+ig_status ig_tensor_create(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim, ig_tensor **out)
+{
+    return create(ctx, dtype, shape, ndim, false, out);
+}
+
+ig_status ig_tensor_create_pinned(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim, ig_tensor **out)
+{
+    return create(ctx, dtype, shape, ndim, true, out);
 }
 
 ig_status ig_tensor_from_data(ig_ctx *ctx, ig_dtype dtype, const int64_t *shape, int ndim,
@@ -92,7 +109,8 @@ void ig_tensor_release(ig_tensor *t)
 {
     if (!t) return;
     if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
-    ig_pool_free(t->ctx, t->data, t->nbytes);
+    if (t->pinned) t->ctx->backend->pinned_free(t->ctx->backend, t->data);
+    else ig_pool_free(t->ctx, t->data, t->nbytes);
     ig_host_free(t->ctx, t, sizeof *t);
 }
 

@@ -42,6 +42,7 @@ static size_t hash_text(const char *t)
 
 static ig_status label_set_grow(label_set *s)
 {
+    if (s->cap > INT32_MAX / 8) return ig_fail(IG_ERR_FORMAT, "more than %d distinct labels", s->cap);
     int32_t cap = s->cap ? 2 * s->cap : 64;
     size_t nslots = 4 * (size_t)cap;
     char **text = realloc(s->text, (size_t)cap * sizeof *text);
@@ -247,7 +248,7 @@ static ig_status assign_labels(const csv_load *L, ig_dataset *ds)
         if (numeric && (v != floor(v) || v < INT32_MIN || v > INT32_MAX - 1))
             st = cell_fail(L, s->line[i], L->label + 1, "the label \"%.40s\" is not a class id (an integer below 2^31); "
                            "for a float target set ig_csv_options.regression", s->text[i]);
-        value[i] = numeric ? (int64_t)v : 0;
+        value[i] = numeric && st == IG_OK ? (int64_t)v : 0; /* v may be beyond any integer type */
         negative |= numeric && v < 0;
     }
     int32_t count = 0; /* named classes; 0 where the labels are the ids */

@@ -51,6 +51,9 @@ static ig_status add_char(ig_csv_reader *r, char c)
 static ig_status start_cell(ig_csv_reader *r)
 {
     if (r->ncells == r->cells_cap) {
+        if (r->cells_cap >= IG_CSV_MAX_CELLS)
+            return ig_fail(IG_ERR_FORMAT, "%s: line %lld: more than %d cells in a row", r->path, (long long)r->line,
+                           IG_CSV_MAX_CELLS);
         int cap = r->cells_cap ? 2 * r->cells_cap : 64;
         size_t *cell = realloc(r->cell, (size_t)cap * sizeof *cell);
         if (cell) r->cell = cell;

@@ -11,6 +11,9 @@
 
 #include <stdio.h>
 
+/* Cells a row may have (a power of two): keeps the cell count's arithmetic in range. */
+#define IG_CSV_MAX_CELLS (1 << 24)
+
 typedef struct ig_csv_reader {
     FILE *f;
     const char *path;

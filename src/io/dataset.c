@@ -1,5 +1,5 @@
 /* dataset.c — in-memory datasets (samples with class labels or float targets; loaded from
- * IDX files here, from CSV files and image folders elsewhere) and the batch loader. */
+ * IDX files here, from CSV files and image folders elsewhere) and their normalisation. */
 #include "dataset.h"
 #include "idx.h"
 #include "backend/backend.h"
@@ -252,144 +252,51 @@ ig_status ig_dataset_tensors(const ig_dataset *ds, ig_tensor **x, ig_tensor **y)
     return IG_OK;
 }
 
-ig_status ig_dataset_normalize(ig_dataset *ds, float mean, float std)
+/* Channels are the samples' first dimension; `channels` 1 stands for all of them. */
+ig_status ig_normalize_check(const ig_dataset *ds, int64_t channels, const float *mean, const float *std, const char *fn)
 {
-    if (!ds) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_dataset_normalize: NULL ds");
-    if (!(std > 0.0f) || !isfinite(std))
-        return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_dataset_normalize: std is %g (must be finite and > 0)", (double)std);
-    if (!isfinite(mean))
-        return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_dataset_normalize: mean is %g (must be finite)", (double)mean);
-    int64_t numel = ds->size * ds->sample_numel;
-    for (int64_t i = 0; i < numel; i++) ds->x[i] = (ds->x[i] - mean) / std;
+    if (channels != 1 && channels != ds->sample_shape[0])
+        return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: %lld channels of mean and std for samples whose first dimension is "
+                       "%lld (give 1 or %lld)", fn, (long long)channels, (long long)ds->sample_shape[0],
+                       (long long)ds->sample_shape[0]);
+    if (!mean || !std) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL %s", fn, mean ? "std" : "mean");
+    for (int64_t c = 0; c < channels; c++) {
+        if (!(std[c] > 0.0f) || !isfinite(std[c]))
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: std[%lld] is %g (must be finite and > 0)", fn, (long long)c,
+                           (double)std[c]);
+        if (!isfinite(mean[c]))
+            return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: mean[%lld] is %g (must be finite)", fn, (long long)c,
+                           (double)mean[c]);
+    }
+    return IG_OK;
+}
+
+void ig_normalize_sample(const float *src, float *dst, int64_t numel, int64_t channels, const float *mean,
+                         const float *std)
+{
+    int64_t per = numel / channels;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t i = c * per; i < (c + 1) * per; i++) dst[i] = (src[i] - mean[c]) / std[c];
+}
+
+static ig_status normalize(ig_dataset *ds, int64_t channels, const float *mean, const float *std, const char *fn)
+{
+    if (!ds) return ig_fail(IG_ERR_INVALID_ARGUMENT, "%s: NULL ds", fn);
+    IG_TRY(ig_normalize_check(ds, channels, mean, std, fn));
+    for (int64_t i = 0; i < ds->size; i++) {
+        float *x = ds->x + i * ds->sample_numel;
+        ig_normalize_sample(x, x, ds->sample_numel, channels, mean, std);
+    }
     ds->dev_valid = false;
     return IG_OK;
 }
 
-/* The loader reads the dataset at every ig_loader_next, so the dataset must outlive its use;
- * ctx and size are kept so that destroying the loader never touches the dataset. */
-struct ig_loader {
-    ig_dataset *ds;
-    ig_ctx *ctx;
-    int64_t size;
-    int64_t batch_size;
-    bool shuffle, drop_last;
-    uint64_t seed;
-    int64_t *order;             /* this epoch's sample order */
-    uint64_t epoch;             /* epochs finished */
-    int64_t pos;                /* next position in order; -1 before the epoch starts */
-    ig_tensor *x_full, *y_full; /* batch_size samples, created on first use */
-    ig_tensor *x_tail, *y_tail; /* the smaller last batch, likewise */
-};
-
-void ig_loader_destroy(ig_loader *ld)
+ig_status ig_dataset_normalize(ig_dataset *ds, float mean, float std)
 {
-    if (!ld) return;
-    ig_tensor_release(ld->x_full);
-    ig_tensor_release(ld->y_full);
-    ig_tensor_release(ld->x_tail);
-    ig_tensor_release(ld->y_tail);
-    ig_host_free(ld->ctx, ld->order, (size_t)ld->size * sizeof *ld->order);
-    ig_host_free(ld->ctx, ld, sizeof *ld);
+    return normalize(ds, 1, &mean, &std, "ig_dataset_normalize");
 }
 
-ig_status ig_loader_create(ig_dataset *ds, int64_t batch_size, bool shuffle, uint64_t seed,
-                           bool drop_last, ig_loader **out)
+ig_status ig_dataset_normalize_channels(ig_dataset *ds, int64_t channels, const float *mean, const float *std)
 {
-    if (out) *out = NULL;
-    if (!ds || !out) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_loader_create: NULL %s", ds ? "out" : "ds");
-    if (batch_size < 1)
-        return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_loader_create: batch_size is %lld (must be >= 1)", (long long)batch_size);
-    if (ds->sample_ndim + 1 > IG_MAX_DIMS)
-        return ig_fail(IG_ERR_SHAPE, "ig_loader_create: samples of %d dimensions leave no room for the batch dimension",
-                       ds->sample_ndim);
-    ig_loader *ld = ig_host_alloc(ds->ctx, sizeof *ld);
-    if (!ld) return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_loader_create: out of host memory");
-    *ld = (ig_loader){.ds = ds, .ctx = ds->ctx, .size = ds->size, .batch_size = batch_size,
-                      .shuffle = shuffle, .drop_last = drop_last, .seed = seed, .pos = -1};
-    ld->order = ig_host_alloc(ds->ctx, (size_t)ds->size * sizeof *ld->order);
-    if (!ld->order) {
-        ig_loader_destroy(ld);
-        return ig_fail(IG_ERR_OUT_OF_MEMORY, "ig_loader_create: out of host memory");
-    }
-    *out = ld;
-    return IG_OK;
-}
-
-int64_t ig_loader_num_batches(const ig_loader *ld)
-{
-    if (!ld) return 0;
-    int64_t n = ld->size, b = ld->batch_size;
-    return ld->drop_last ? n / b : n / b + (n % b != 0);
-}
-
-/* Identity order, or a Fisher–Yates shuffle whose draws are a pure function of (seed, epoch),
- * so every epoch differs and a seed replays the same sequence of epochs. */
-static void start_epoch(ig_loader *ld)
-{
-    int64_t n = ld->size;
-    for (int64_t i = 0; i < n; i++) ld->order[i] = i;
-    if (ld->shuffle) {
-        uint64_t base = ld->epoch * (uint64_t)n; /* each epoch takes the next n counters */
-        for (int64_t i = n - 1; i > 0; i--) {
-            /* modulo bias is at most n / 2^64: negligible */
-            int64_t j = (int64_t)(ig_rng_u64(ld->seed, base + (uint64_t)i) % (uint64_t)(i + 1));
-            int64_t t = ld->order[i];
-            ld->order[i] = ld->order[j];
-            ld->order[j] = t;
-        }
-    }
-    ld->pos = 0;
-}
-
-/* The loader's tensor in *slot, reused unless the caller still holds a reference to it. */
-static ig_status batch_tensor(ig_loader *ld, ig_tensor **slot, ig_dtype dtype, const int64_t *shape, int ndim)
-{
-    if (*slot && __atomic_load_n(&(*slot)->refs, __ATOMIC_ACQUIRE) == 1) return IG_OK;
-    ig_tensor_release(*slot);
-    *slot = NULL;
-    return ig_tensor_create(ld->ctx, dtype, shape, ndim, slot);
-}
-
-ig_status ig_loader_next(ig_loader *ld, ig_tensor **x, ig_tensor **y)
-{
-    if (x) *x = NULL;
-    if (y) *y = NULL;
-    if (!ld || !x || !y)
-        return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_loader_next: NULL %s", !ld ? "ld" : !x ? "x" : "y");
-    const ig_dataset *ds = ld->ds;
-    if (ld->pos < 0) start_epoch(ld);
-    int64_t left = ld->size - ld->pos;
-    int64_t b = left < ld->batch_size ? left : ld->batch_size;
-    if (b == 0 || (ld->drop_last && b < ld->batch_size)) {
-        ld->epoch++;
-        ld->pos = -1;
-        return IG_OK;
-    }
-
-    bool full = b == ld->batch_size;
-    ig_tensor **xs = full ? &ld->x_full : &ld->x_tail;
-    ig_tensor **ys = full ? &ld->y_full : &ld->y_tail;
-    int64_t shape[IG_MAX_DIMS] = {b};
-    memcpy(shape + 1, ds->sample_shape, (size_t)ds->sample_ndim * sizeof *shape);
-    IG_TRY(batch_tensor(ld, xs, IG_F32, shape, ds->sample_ndim + 1));
-    int64_t td = ds->target_dim;
-    if (td)
-        IG_TRY(batch_tensor(ld, ys, IG_F32, (int64_t[]){b, td}, 2));
-    else
-        IG_TRY(batch_tensor(ld, ys, IG_I32, shape, 1));
-
-    float *xd = (*xs)->data;
-    size_t sample_bytes = (size_t)ds->sample_numel * sizeof(float);
-    for (int64_t k = 0; k < b; k++) {
-        int64_t i = ld->order[ld->pos + k];
-        memcpy(xd + k * ds->sample_numel, ds->x + i * ds->sample_numel, sample_bytes);
-        if (td)
-            memcpy((float *)(*ys)->data + k * td, ds->targets + i * td, (size_t)td * sizeof(float));
-        else
-            ((int32_t *)(*ys)->data)[k] = ds->y[i];
-    }
-    ld->pos += b;
-    *x = *xs;
-    *y = *ys;
-    return IG_OK;
+    return normalize(ds, channels, mean, std, "ig_dataset_normalize_channels");
 }

@@ -34,6 +34,16 @@ ig_status ig_dataset_set_class_names(ig_dataset *ds, const char *const *names, i
  * targets, class count and class names. */
 ig_status ig_dataset_subset(const ig_dataset *ds, const int64_t *idx, int64_t count, const char *fn, ig_dataset **out);
 
+/* Checks a normalisation of `channels` (1, or the samples' first dimension) means and
+ * standard deviations for ds; `fn` names the caller in the message. */
+ig_status ig_normalize_check(const ig_dataset *ds, int64_t channels, const float *mean, const float *std, const char *fn);
+/* dst = (src − mean[c]) / std[c] over one sample of numel values in `channels` equal runs
+ * (src may be dst). */
+void ig_normalize_sample(const float *src, float *dst, int64_t numel, int64_t channels, const float *mean,
+                         const float *std);
+/* Checks augmentation options against ds's samples (crop and flip need [..., h, w]). */
+ig_status ig_augment_check(const ig_augment *a, const ig_dataset *ds, const char *fn);
+
 /* The dataset's samples and targets in its context's backend memory: on the CPU the host
  * arrays themselves, elsewhere a copy made on first use and after each change. */
 ig_status ig_dataset_resident(ig_dataset *ds, void **x, void **y);

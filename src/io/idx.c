@@ -11,6 +11,7 @@
 
 #define IDX_TYPE_U8 0x08
 #define IDX_CHUNK ((uint64_t)1 << 30) /* gzread takes an unsigned count and returns an int */
+#define IDX_FIRST_CHUNK ((uint64_t)1 << 20)
 
 static const char *idx_type_name(int type)
 {
@@ -51,6 +52,40 @@ static ig_status read_up_to(gzFile f, const char *path, uint8_t *buf, uint64_t l
     return IG_OK;
 }
 
+/* The `total` bytes the header declares, in a buffer grown as they actually arrive: a forged
+ * header cannot make us allocate more than about twice what the file holds. */
+static ig_status read_payload(gzFile f, const char *path, uint64_t total, uint8_t **out)
+{
+    uint64_t have = 0, cap = 0;
+    uint8_t *data = NULL;
+    for (;;) {
+        if (have == cap) {
+            uint64_t next = cap ? 2 * cap : IDX_FIRST_CHUNK;
+            if (next > total) next = total;
+            uint8_t *grown = realloc(data, next ? next : 1);
+            if (!grown) {
+                free(data);
+                return ig_fail(IG_ERR_OUT_OF_MEMORY, "%s: cannot allocate %llu bytes", path, (unsigned long long)next);
+            }
+            data = grown;
+            cap = next;
+        }
+        uint64_t want = cap - have, got;
+        ig_status s = read_up_to(f, path, data + have, want, &got);
+        have += got;
+        if (s == IG_OK && have < total && got == want) continue; /* more may follow */
+        if (s == IG_OK && have < total)
+            s = ig_fail(IG_ERR_FORMAT, "%s: truncated: expected %llu bytes of data, got %llu", path,
+                        (unsigned long long)total, (unsigned long long)have);
+        if (s != IG_OK) {
+            free(data);
+            return s;
+        }
+        *out = data;
+        return IG_OK;
+    }
+}
+
 static ig_status read_idx(gzFile f, const char *path, int expect_ndim, int64_t *dims, uint8_t **data_out)
 {
     uint8_t head[4 + 4 * IG_MAX_DIMS];
@@ -86,12 +121,8 @@ static ig_status read_idx(gzFile f, const char *path, int expect_ndim, int64_t *
         dims[i] = (int64_t)d;
     }
 
-    uint8_t *data = malloc(total);
-    if (!data) return ig_fail(IG_ERR_OUT_OF_MEMORY, "%s: cannot allocate %llu bytes", path, (unsigned long long)total);
-    ig_status s = read_up_to(f, path, data, total, &got);
-    if (s == IG_OK && got < total)
-        s = ig_fail(IG_ERR_FORMAT, "%s: truncated: expected %llu bytes of data, got %llu",
-                    path, (unsigned long long)total, (unsigned long long)got);
+    uint8_t *data = NULL;
+    ig_status s = read_payload(f, path, total, &data);
     uint8_t extra;
     if (s == IG_OK) s = read_up_to(f, path, &extra, 1, &got);
     if (s == IG_OK && got != 0)

@@ -50,6 +50,17 @@ static ig_status too_large(const char *path, int64_t w, int64_t h)
                    (long long)h, (long long)IG_IMAGE_MAX_PIXELS);
 }
 
+/* A header whose image the compressed data cannot hold: the bytes could not be there, so
+ * nothing is allocated for them. */
+static ig_status cannot_hold(const char *path, const char *format, int64_t w, int64_t h, size_t size)
+{
+    return ig_fail(IG_ERR_FORMAT, "%s: the %s header claims %lld x %lld pixels, more than its %zu bytes can hold", path,
+                   format, (long long)w, (long long)h, size);
+}
+
+/* deflate expands at most 1032:1; the smallest PNG row is one bit a pixel and a filter byte */
+#define PNG_MAX_RATIO 1032
+
 static ig_status decode_png(const char *path, const uint8_t *data, size_t size, ig_image *out)
 {
     png_image png;
@@ -60,6 +71,10 @@ static ig_status decode_png(const char *path, const uint8_t *data, size_t size, 
     if ((int64_t)png.width * png.height > IG_IMAGE_MAX_PIXELS) {
         png_image_free(&png);
         return too_large(path, png.width, png.height);
+    }
+    if ((uint64_t)png.height * (1 + ((uint64_t)png.width + 7) / 8) > (uint64_t)PNG_MAX_RATIO * size) {
+        png_image_free(&png);
+        return cannot_hold(path, "PNG", png.width, png.height, size);
     }
     /* RGBA, then the alpha dropped below: PIL's convert("RGB") keeps the colour under
      * transparency, where libpng's RGB would composite it onto a background */
@@ -118,6 +133,14 @@ static ig_status decode_jpeg(const char *path, const uint8_t *data, size_t size,
     if ((int64_t)cinfo.image_width * cinfo.image_height > IG_IMAGE_MAX_PIXELS) {
         jpeg_destroy_decompress(&cinfo);
         return too_large(path, cinfo.image_width, cinfo.image_height);
+    }
+    /* Huffman coding spends at least a bit on every 8 × 8 block of a scan's component, whose
+     * blocks cover at most 32 × 32 pixels (sampling factors up to 4); arithmetic coding can
+     * spend less, and has only the pixel limit */
+    uint64_t blocks = ((uint64_t)cinfo.image_width + 31) / 32 * (((uint64_t)cinfo.image_height + 31) / 32);
+    if (!cinfo.arith_code && blocks > 8 * (uint64_t)size) {
+        jpeg_destroy_decompress(&cinfo);
+        return cannot_hold(path, "JPEG", cinfo.image_width, cinfo.image_height, size);
     }
     cinfo.out_color_space = JCS_RGB;
     jpeg_start_decompress(&cinfo);

@@ -6,7 +6,6 @@
 #include "train/optimizer.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,63 +485,6 @@ ig_status ig_model_forward_flops(const ig_model *m, int64_t batch, double *flops
     IG_TRY(ig_model_instantiate(m, batch, false, &g));
     *flops = ig_graph_flops(&g);
     ig_graph_free(&g);
-    return IG_OK;
-}
-
-/* Appends printf-style text to a bounded buffer, counting what did not fit. */
-typedef struct text {
-    char *buf;
-    size_t size, len;
-} text;
-
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = t->len < t->size ? t->size - t->len : 0;
-    int n = vsnprintf(room ? t->buf + t->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) t->len += (size_t)n;
-}
-
-/* Whether value v is a buffer (counted in no summary's parameters). */
-static bool is_buffer(const ig_model *m, int v)
-{
-    for (int i = 0; i < m->n_params; i++)
-        if (m->params[i].val == v) return !m->params[i].trainable;
-    return false;
-}
-
-ig_status ig_model_summary(const ig_model *m, char *buf, size_t size, size_t *needed)
-{
-    if (!m || (!buf && size)) return ig_fail(IG_ERR_INVALID_ARGUMENT, "ig_model_summary: NULL %s", m ? "buffer" : "model");
-    IG_TRY(ig_model_status(m));
-    const ig_graph *g = &m->g;
-    text t = {buf, size, 0};
-    char shape[64];
-    int64_t total_params = 0;
-    double total_flops = 0;
-    put(&t, "%-20s %-20s %-22s %12s %14s\n", "layer", "kind", "output", "parameters", "FLOPs");
-    put(&t, "%-20s %-20s %-22s %12s %14s\n", "input", "", ig_shape_str(&g->vals[m->input].shape, shape, sizeof shape), "",
-        "");
-    for (int i = 0; i < g->n_nodes; i++) {
-        const ig_node *n = &g->nodes[i];
-        if (n->op == IG_OP_NOP) continue;
-        int64_t params = 0;
-        for (int k = 0; k < n->n_in; k++)
-            if (g->vals[n->in[k]].buf == IG_BUF_PARAMS && !is_buffer(m, n->in[k]))
-                params += (int64_t)ig_shape_numel(&g->vals[n->in[k]].shape);
-        double flops = ig_op_get(n->op)->flops(g, n);
-        total_params += params;
-        total_flops += flops;
-        put(&t, "%-20s %-20s %-22s %12lld %14.0f\n", n->name, ig_op_get(n->op)->name,
-            ig_shape_str(&g->vals[n->out[0]].shape, shape, sizeof shape), (long long)params, flops);
-    }
-    put(&t, "total: %lld parameters, %.0f forward FLOPs at batch %lld\n", (long long)total_params, total_flops,
-        (long long)g->vals[m->input].shape.d[0]);
-    if (size) buf[t.len < size ? t.len : size - 1] = '\0';
-    if (needed) *needed = t.len + 1;
     return IG_OK;
 }
 

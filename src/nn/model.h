@@ -49,6 +49,9 @@ struct ig_model {
     size_t buffers_bytes; /* the buffers after them (offsets final once the model is finalised) */
     int n_layers;
     uint64_t seed;
+    /* Training forward passes run (each updates every batch norm's running statistics once):
+     * PyTorch's num_batches_tracked, which weights files carry (src/nn/weights.c). */
+    int64_t bn_batches;
     void *param_mem; /* backend memory, allocated when the model is finalised */
     ig_program_cache predict;
 };

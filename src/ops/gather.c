@@ -4,6 +4,9 @@
  *       stride between batches), i[2] = IG_GATHER_TRAIN or IG_GATHER_EVAL.
  *       Sample j of the batch is sample permute(k·stride + j) of the dataset, where k is
  *       step − cursor.first_step when training and cursor.eval_batch when evaluating.
+ *       Training batches are cropped and flipped (src/ops/augment.h) as the cursor's
+ *       augmentation fields say, drawn from (cursor.aug_seed, step, j); the cursor is in
+ *       STATE memory, so a captured step needs no new arguments when they change.
  *   EVAL_ACCUM (loss [1], correct i32 [1] or loss again, cursor) -> nothing: adds the batch's
  *       loss sum and hits to the cursor's totals and advances cursor.eval_batch;
  *       attrs.i[0] = b, i[1] = 1 when `correct` is a hit count. */

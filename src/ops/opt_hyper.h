@@ -88,6 +88,11 @@ static IG_HD inline float ig_hyper_grad_scale(const ig_opt_hyper *h) { return h-
 typedef struct ig_data_cursor {
     int64_t first_step; /* the step counter's value at the epoch's first step */
     uint64_t key;       /* permutation key of the epoch (0: the dataset's own order) */
+    /* augmentation of training batches (src/ops/augment.h): seed, crop padding, flip
+     * probability; pad 0 and flip 0 gather the samples as they are */
+    uint64_t aug_seed;
+    int64_t aug_pad;
+    float aug_flip;
     int64_t eval_batch; /* evaluation batches done */
     int64_t eval_count; /* samples evaluated */
     int64_t eval_correct;

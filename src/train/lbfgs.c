@@ -350,3 +350,42 @@ ig_status ig_lbfgs_step(ig_lbfgs *s, double lr, ig_lbfgs_closure f, void *arg, f
     }
     return IG_OK;
 }
+
+ig_lbfgs_state ig_lbfgs_get_state(const ig_lbfgs *s)
+{
+    return (ig_lbfgs_state){.n_iter = s->n_iter, .t = s->t, .h_diag = s->h_diag, .count = s->count, .n = s->n,
+                            .d = s->d, .prev_g = s->prev_g};
+}
+
+const double *ig_lbfgs_pair(const ig_lbfgs *s, int k, double *ro)
+{
+    int j = (s->head + k) % s->history;
+    *ro = s->ro[j];
+    return s->s_hist[j]; /* y follows s in the pair's block */
+}
+
+ig_status ig_lbfgs_set_state(ig_lbfgs *s, const ig_lbfgs_state *st, const double *const *pairs, const double *ro)
+{
+    if (st->n != s->n || st->count < 0 || st->count > s->history)
+        return ig_fail(IG_ERR_INTERNAL, "L-BFGS: a state of %zu values and %d pairs for %zu values and a history of %d",
+                       st->n, st->count, s->n, s->history);
+    const size_t n = s->n;
+    for (int k = 0; k < st->count; k++) /* pairs go to slots 0..count-1, the oldest at head 0 */
+        if (!s->s_hist[k]) {
+            if (!(s->s_hist[k] = malloc(2 * (n ? n : 1) * sizeof(double))))
+                return ig_fail(IG_ERR_OUT_OF_MEMORY, "L-BFGS: cannot allocate its history");
+            s->y_hist[k] = s->s_hist[k] + n;
+        }
+    for (int k = 0; k < st->count; k++) {
+        memcpy(s->s_hist[k], pairs[k], 2 * n * sizeof(double));
+        s->ro[k] = ro[k];
+    }
+    s->head = 0;
+    s->count = st->count;
+    s->n_iter = st->n_iter;
+    s->t = st->t;
+    s->h_diag = st->h_diag;
+    copy(s->d, st->d, n);
+    copy(s->prev_g, st->prev_g, n);
+    return IG_OK;
+}

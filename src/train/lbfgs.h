@@ -23,4 +23,22 @@ void ig_lbfgs_destroy(ig_lbfgs *s);
  * the parameters the step started from), as PyTorch's step returns. */
 ig_status ig_lbfgs_step(ig_lbfgs *s, double lr, ig_lbfgs_closure f, void *arg, float *loss);
 
+/* What carries from one step to the next (for checkpoints): the counters, the last
+ * direction d and the gradient prev_g (n doubles each, pointers into the state), and `count`
+ * curvature pairs. */
+typedef struct ig_lbfgs_state {
+    int64_t n_iter;
+    double t, h_diag;
+    int count;
+    size_t n;
+    const double *d, *prev_g;
+} ig_lbfgs_state;
+
+ig_lbfgs_state ig_lbfgs_get_state(const ig_lbfgs *s);
+/* The k-th oldest pair (k < count): 2n doubles, s then y; *ro receives its 1/yᵀs. */
+const double *ig_lbfgs_pair(const ig_lbfgs *s, int k, double *ro);
+/* Sets the state: st's counters and vectors (st->n must be the state's n, count at most the
+ * history size) and pairs[k] (2n doubles) with ro[k] for k < count, the oldest first. */
+ig_status ig_lbfgs_set_state(ig_lbfgs *s, const ig_lbfgs_state *st, const double *const *pairs, const double *ro);
+
 #endif /* IG_LBFGS_H */

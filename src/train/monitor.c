@@ -1,23 +1,9 @@
 /* monitor.c — early stopping and reduce-on-plateau: host-side bookkeeping over a validation
  * metric, fed once per epoch. */
-#include "core/core.h"
+#include "train/monitor.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-struct ig_early_stopping {
-    ig_early_stopping_config cfg;
-    float best;
-    bool seen;
-    int wait;
-};
-
-struct ig_plateau {
-    ig_plateau_config cfg;
-    float best;
-    bool seen;
-    int bad, cooldown_left;
-};
 
 /* Whether `m` beats `best`: by more than `delta` absolutely, or by the factor (1 ± rel). */
 static bool better(float m, float best, bool maximize, float delta, float rel)

@@ -7,32 +7,18 @@
 #include "train/loss.h"
 #include "ops/opt_math.h"
 #include "train/optimizer.h"
+#include "train/trainer.h"
 
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct ig_trainer {
-    ig_model *m;
-    ig_ctx *ctx;
-    ig_trainer_config cfg;
-    ig_opt_hyper hyper; /* host mirror of the hyperparameter block at STATE offset 0 */
-    void *grads, *state;
-    size_t state_bytes;
-    ig_program_cache step, eval;       /* batches through IO */
-    ig_program_cache step_ds, eval_ds; /* batches gathered from a resident dataset */
-    int64_t epochs;                    /* epochs run by ig_train_epoch (keys the shuffle) */
-    ig_lbfgs *lbfgs;                   /* L-BFGS's host state (NULL for the other optimizers) */
-};
-
 _Static_assert(IG_LOSS_RING == IG_LOSS_HISTORY, "the public history length is the ring's");
 
-/* STATE memory: the hyperparameter block, the data cursor, the loss ring, then the
- * optimizer's moments. */
-static size_t cursor_offset(void) { return ig_align(sizeof(ig_opt_hyper)); }
-static size_t ring_offset(void) { return cursor_offset() + ig_align(sizeof(ig_data_cursor)); }
-static size_t moments_offset(void) { return ring_offset() + ig_align(IG_LOSS_RING * sizeof(float)); }
+static size_t cursor_offset(void) { return ig_trainer_cursor_offset(); }
+static size_t ring_offset(void) { return ig_trainer_ring_offset(); }
+static size_t moments_offset(void) { return ig_trainer_moments_offset(); }
 
 ig_trainer_config ig_trainer_defaults(void)
 {
@@ -458,7 +444,10 @@ static ig_status run_batch(ig_trainer *t, const ig_tensor *x, const ig_tensor *y
     IG_TRY(ig_program_write(p, p->inputs[0], x->data, x->nbytes));
     IG_TRY(ig_program_write(p, p->inputs[1], y->data, y->nbytes));
     IG_TRY(ig_program_run(p, t->m->param_mem, train ? t->grads : NULL, train ? t->state : NULL));
-    if (train) t->hyper.step++;
+    if (train) {
+        t->hyper.step++;
+        t->m->bn_batches++;
+    }
     *out = p;
     return IG_OK;
 }
@@ -478,6 +467,7 @@ static ig_status run_closure(void *arg, float *loss)
     IG_TRY(ig_program_write(p, p->inputs[0], c->x->data, c->x->nbytes));
     IG_TRY(ig_program_write(p, p->inputs[1], c->y->data, c->y->nbytes));
     IG_TRY(ig_program_run(p, c->t->m->param_mem, c->t->grads, c->t->state));
+    c->t->m->bn_batches++;
     return ig_program_read(p, p->outputs[0], loss, sizeof *loss);
 }
 
@@ -580,6 +570,10 @@ ig_status ig_trainer_set_weight_decay_scale(ig_trainer *t, int param, float scal
 
 float ig_trainer_learning_rate(const ig_trainer *t) { return t ? t->hyper.lr : 0.0f; }
 float ig_trainer_current_learning_rate(const ig_trainer *t) { return t ? ig_hyper_lr(&t->hyper, t->hyper.step) : 0.0f; }
+float ig_trainer_learning_rate_at(const ig_trainer *t, int64_t step)
+{
+    return t && step >= 0 ? ig_hyper_lr(&t->hyper, step) : 0.0f;
+}
 int64_t ig_trainer_step_count(const ig_trainer *t) { return t ? t->hyper.step : 0; }
 
 /* ---- epochs over a dataset kept on the device */
@@ -648,28 +642,31 @@ ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *c
         return ig_fail(IG_ERR_UNSUPPORTED, "%s: L-BFGS evaluates each batch several times per step, from the host; "
                        "train it with ig_train_batch", fn);
     IG_TRY(check_dataset(t, ds, cfg->batch_size, fn));
+    IG_TRY(ig_augment_check(&cfg->augment, ds, fn));
     int64_t n = ds->size, b = cfg->batch_size < n ? cfg->batch_size : n;
     int64_t full = n / b, tail = cfg->drop_last ? 0 : n % b;
     void *ext[IG_BUF_COUNT];
     IG_TRY(data_bases(t, ds, true, ext));
     ig_program *main_p, *tail_p;
     IG_TRY(gather_programs(t, n, b, tail, true, &main_p, &tail_p));
-    /* the epoch's only host-to-device traffic: where its batches start and their order (the
-     * training half of the cursor; the evaluation totals stay as they are) */
+    /* the epoch's only host-to-device traffic: where its batches start, their order and
+     * augmentation (the training half of the cursor; the evaluation totals stay as they are) */
     ig_data_cursor head = {.first_step = t->hyper.step,
-                           .key = cfg->shuffle ? ig_rng_u64(cfg->seed, (uint64_t)t->epochs) | 1 : 0};
+                           .key = cfg->shuffle ? ig_rng_u64(cfg->seed, (uint64_t)t->epochs) | 1 : 0,
+                           .aug_seed = cfg->augment.seed,
+                           .aug_pad = cfg->augment.crop_padding,
+                           .aug_flip = cfg->augment.flip_probability};
     ig_backend *be = t->ctx->backend;
     IG_TRY(be->upload(be, (char *)t->state + cursor_offset(), &head, offsetof(ig_data_cursor, eval_batch)));
     t->epochs++;
-    for (int64_t s = 0; s < full; s++) {
-        IG_TRY(ig_program_run_ext(main_p, ext));
+    int64_t total = full + (tail_p != NULL), every = cfg->progress_every > 0 ? cfg->progress_every : 1;
+    for (int64_t s = 0; s < total; s++) {
+        IG_TRY(ig_program_run_ext(s < full ? main_p : tail_p, ext));
         t->hyper.step++;
+        t->m->bn_batches++;
+        if (cfg->progress && ((s + 1) % every == 0 || s + 1 == total)) cfg->progress(cfg->progress_user, s + 1, total);
     }
-    if (tail_p) {
-        IG_TRY(ig_program_run_ext(tail_p, ext));
-        t->hyper.step++;
-    }
-    if (steps) *steps = full + (tail_p != NULL);
+    if (steps) *steps = total;
     return IG_OK;
 }
 

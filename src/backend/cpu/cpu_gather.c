@@ -1,5 +1,7 @@
-/* cpu_gather.c — batches gathered from a resident dataset, and evaluation totals. */
+/* cpu_gather.c — batches gathered from a resident dataset (augmented when training asks
+ * for it), and evaluation totals. */
 #include "backend/cpu/cpu.h"
+#include "ops/augment.h"
 #include "ops/permute.h"
 
 #include <string.h>
@@ -14,12 +16,21 @@ ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases)
     bool train = n->attrs.i[2] == IG_GATHER_TRAIN;
     int64_t k = train ? h->step - c->first_step : c->eval_batch;
     uint64_t key = train ? c->key : 0;
+    bool aug = train && (c->aug_pad > 0 || c->aug_flip > 0);
+    int64_t planes, height, width;
+    ig_augment_planes(xa->shape.ndim - 1, xa->shape.d + 1, &planes, &height, &width);
     const char *xs = cpu_ptr(g, n->in[0], bases), *ys = cpu_ptr(g, n->in[1], bases);
     char *xd = cpu_ptr(g, n->out[0], bases), *yd = cpu_ptr(g, n->out[1], bases);
 #pragma omp parallel for if (b * (int64_t)row > CPU_PAR_MIN * 4)
     for (int64_t j = 0; j < b; j++) {
         int64_t src = ig_permute((k * stride + j) % count, count, key);
-        memcpy(xd + (size_t)j * row, xs + (size_t)src * row, row);
+        if (aug) {
+            ig_augment_draw d = ig_augment_draw_of(c->aug_seed, h->step, j, c->aug_pad, c->aug_flip);
+            ig_augment_sample((const float *)(xs + (size_t)src * row), (float *)(xd + (size_t)j * row), planes, height,
+                              width, &d);
+        } else {
+            memcpy(xd + (size_t)j * row, xs + (size_t)src * row, row);
+        }
         memcpy(yd + (size_t)j * yrow, ys + (size_t)src * yrow, yrow);
     }
     return IG_OK;

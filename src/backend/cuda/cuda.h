@@ -48,9 +48,11 @@ void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int6
  * Each ends by advancing the step counter (a second, one-thread kernel). */
 void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, cudaStream_t s);
 void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, cudaStream_t s);
-/* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample. */
+/* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample.
+ * Samples are planes of h × w (ig_augment_planes) for the augmentation of training batches. */
 void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row, size_t yrow,
-                    int64_t b, int64_t stride, int train, const void *hyper, const void *cursor, cudaStream_t s);
+                    int64_t b, int64_t stride, int train, int64_t h, int64_t w, const void *hyper, const void *cursor,
+                    cudaStream_t s);
 void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, cudaStream_t s);
 /* Clipping by global norm: the factor lands in the hyperparameter block (src/ops/clip.c). */
 void ig_cuda_clip_grad_norm(const float *g, size_t n, float *partials, int n_partials, float max_norm, void *hyper,

@@ -106,14 +106,99 @@ static ig_status stage(ig_backend *be, const void *src, size_t bytes, ig_cuda_st
     return IG_OK;
 }
 
+/* The pinned buffer holding [p, p + bytes), or NULL; the caller holds pinned_lock. */
+static ig_cuda_pinned *pinned_find(ig_cuda *cu, const void *p, size_t bytes)
+{
+    const char *c = p;
+    for (int i = 0; i < cu->n_pinned; i++) {
+        const char *h = cu->pinned[i].host, *end = h + cu->pinned[i].bytes;
+        if (c >= h && c < end && c + bytes <= end) return &cu->pinned[i];
+    }
+    return NULL;
+}
+
+/* Host -> device on stream s: straight from pinned memory (its event then follows the copy),
+ * else through the staging ring. */
+static ig_status copy_in(ig_backend *be, void *dst, const void *src, size_t bytes, cudaStream_t s)
+{
+    ig_cuda *cu = impl(be);
+    pthread_mutex_lock(&cu->pinned_lock);
+    ig_cuda_pinned *pb = pinned_find(cu, src, bytes);
+    cudaEvent_t done = pb ? pb->done : NULL;
+    pthread_mutex_unlock(&cu->pinned_lock);
+    if (!done) {
+        ig_cuda_staging *st;
+        IG_TRY(stage(be, src, bytes, &st));
+        src = st->host;
+        done = st->done;
+    }
+    CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
+    CU_TRY(cudaEventRecord(done, s));
+    return IG_OK;
+}
+
 /* Stream-ordered on the main stream, before every later run. */
 static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t bytes)
 {
+    return copy_in(be, dst, src, bytes, impl(be)->stream[0]);
+}
+
+static void *cuda_pinned_alloc(ig_backend *be, size_t bytes)
+{
     ig_cuda *cu = impl(be);
-    ig_cuda_staging *st;
-    IG_TRY(stage(be, src, bytes, &st));
-    CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->stream[0]));
-    CU_TRY(cudaEventRecord(st->done, cu->stream[0]));
+    void *host = NULL;
+    cudaEvent_t done = NULL;
+    /* a loader's thread calls this too: the event must belong to the context's device */
+    bool ok = cudaSetDevice(cu->device) == cudaSuccess &&
+              cudaHostAlloc(&host, bytes ? bytes : 1, cudaHostAllocPortable) == cudaSuccess &&
+              cudaEventCreateWithFlags(&done, cudaEventDisableTiming) == cudaSuccess;
+    pthread_mutex_lock(&cu->pinned_lock);
+    if (ok && cu->n_pinned == cu->cap_pinned) {
+        int cap = cu->cap_pinned ? 2 * cu->cap_pinned : 16;
+        ig_cuda_pinned *grown = realloc(cu->pinned, (size_t)cap * sizeof *grown);
+        ok = grown != NULL;
+        if (ok) {
+            cu->pinned = grown;
+            cu->cap_pinned = cap;
+        }
+    }
+    if (ok) cu->pinned[cu->n_pinned++] = (ig_cuda_pinned){host, bytes, done};
+    pthread_mutex_unlock(&cu->pinned_lock);
+    if (!ok) {
+        if (done) cudaEventDestroy(done);
+        if (host) cudaFreeHost(host);
+        cudaGetLastError(); /* clear a failed allocation's error */
+        return NULL;
+    }
+    memset(host, 0, bytes);
+    ig_stats_pinned(be->ctx, (ptrdiff_t)bytes);
+    return host;
+}
+
+static void cuda_pinned_free(ig_backend *be, void *p)
+{
+    ig_cuda *cu = impl(be);
+    pthread_mutex_lock(&cu->pinned_lock);
+    ig_cuda_pinned *pb = pinned_find(cu, p, 0);
+    ig_cuda_pinned gone = pb ? *pb : (ig_cuda_pinned){0};
+    if (pb) *pb = cu->pinned[--cu->n_pinned];
+    pthread_mutex_unlock(&cu->pinned_lock);
+    if (!gone.host) return;
+    cudaEventSynchronize(gone.done); /* a copy may still read it */
+    cudaEventDestroy(gone.done);
+    cudaFreeHost(gone.host);
+    ig_stats_pinned(be->ctx, -(ptrdiff_t)gone.bytes);
+}
+
+static ig_status cuda_pinned_wait(ig_backend *be, const void *p)
+{
+    ig_cuda *cu = impl(be);
+    pthread_mutex_lock(&cu->pinned_lock);
+    ig_cuda_pinned *pb = pinned_find(cu, p, 0);
+    cudaEvent_t done = pb ? pb->done : NULL;
+    pthread_mutex_unlock(&cu->pinned_lock);
+    if (!done) return ig_fail(IG_ERR_INTERNAL, "cuda: %p is not pinned memory of this context", p);
+    CU_TRY(cudaEventSynchronize(done));
     return IG_OK;
 }
 
@@ -134,11 +219,8 @@ static ig_status cuda_upload_io(ig_backend *be, ig_program *p, int slot, void *d
     ig_cuda *cu = impl(be);
     ig_cuda_prog *cp = NULL;
     IG_TRY(prog_state(p, &cp));
-    ig_cuda_staging *st;
-    IG_TRY(stage(be, src, bytes, &st));
     CU_TRY(cudaStreamWaitEvent(cu->copy, cp->used[slot], 0));
-    CU_TRY(cudaMemcpyAsync(dst, st->host, bytes, cudaMemcpyHostToDevice, cu->copy));
-    CU_TRY(cudaEventRecord(st->done, cu->copy));
+    IG_TRY(copy_in(be, dst, src, bytes, cu->copy));
     CU_TRY(cudaEventRecord(cp->copied[slot], cu->copy));
     cp->copy_pending[slot] = true;
     return IG_OK;
@@ -329,6 +411,9 @@ static void cuda_destroy(ig_backend *be)
         }
         if (cu->forked) cudaEventDestroy(cu->forked);
         if (cu->joined) cudaEventDestroy(cu->joined);
+        while (cu->n_pinned > 0) cuda_pinned_free(be, cu->pinned[0].host); /* tensors released too late */
+        free(cu->pinned);
+        pthread_mutex_destroy(&cu->pinned_lock);
         for (int i = 0; i < IG_CUDA_STAGING; i++) {
             if (cu->staging[i].host) cudaFreeHost(cu->staging[i].host);
             ig_stats_pinned(be->ctx, -(ptrdiff_t)cu->staging[i].cap);
@@ -390,6 +475,7 @@ ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
         free(cu);
         return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
     }
+    pthread_mutex_init(&cu->pinned_lock, NULL);
     *be = (ig_backend){
         .name = "cuda",
         .device = IG_DEVICE_CUDA,
@@ -399,6 +485,9 @@ ig_status ig_backend_cuda_create(ig_ctx *ctx, ig_backend **out)
         .free = cuda_free,
         .upload = cuda_upload,
         .upload_io = cuda_upload_io,
+        .pinned_alloc = cuda_pinned_alloc,
+        .pinned_free = cuda_pinned_free,
+        .pinned_wait = cuda_pinned_wait,
         .download = cuda_download,
         .supports = cuda_supports,
         .run = cuda_run,

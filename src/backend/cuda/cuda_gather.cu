@@ -1,23 +1,37 @@
 /* cuda_gather.cu — a step's batch gathered from the device-resident dataset (one block per
- * sample: the permutation is computed once per row), and evaluation totals. */
+ * sample: the permutation and the augmentation draws are computed once per row), and
+ * evaluation totals. */
 #include "cuda.h"
+#include "ops/augment.h"
 #include "ops/opt_hyper.h"
 #include "ops/permute.h"
 
 __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd, int64_t count, size_t row,
-                              size_t yrow, int64_t stride, int train, const ig_opt_hyper *h,
-                              const ig_data_cursor *c)
+                              size_t yrow, int64_t stride, int train, int64_t h, int64_t w,
+                              const ig_opt_hyper *hyper, const ig_data_cursor *c)
 {
     __shared__ int64_t src;
+    __shared__ ig_augment_draw d;
+    __shared__ bool aug;
     int64_t j = blockIdx.x;
     if (threadIdx.x == 0) {
-        int64_t k = train ? h->step - c->first_step : c->eval_batch;
+        int64_t k = train ? hyper->step - c->first_step : c->eval_batch;
         src = ig_permute((k * stride + j) % count, count, train ? c->key : 0);
+        aug = train && (c->aug_pad > 0 || c->aug_flip > 0);
+        if (aug) d = ig_augment_draw_of(c->aug_seed, hyper->step, j, c->aug_pad, c->aug_flip);
     }
     __syncthreads();
     const char *from = xs + (size_t)src * row;
     char *to = xd + (size_t)j * row;
-    if (row % 16 == 0 && ((uintptr_t)from | (uintptr_t)to) % 16 == 0) {
+    if (aug) { /* f32 samples: each output value reads its source pixel, or is padding */
+        const float *f = (const float *)from;
+        float *t = (float *)to;
+        for (size_t i = threadIdx.x; i < row / sizeof(float); i += blockDim.x) {
+            int64_t plane = (int64_t)i / (h * w), y = (int64_t)i / w % h, x = (int64_t)i % w;
+            int64_t sy = ig_augment_src(y, h, d.dy, false), sx = ig_augment_src(x, w, d.dx, d.flip);
+            t[i] = sy < 0 || sx < 0 ? 0.0f : f[(plane * h + sy) * w + sx];
+        }
+    } else if (row % 16 == 0 && ((uintptr_t)from | (uintptr_t)to) % 16 == 0) {
         for (size_t i = threadIdx.x; i < row / 16; i += blockDim.x) ((uint4 *)to)[i] = ((const uint4 *)from)[i];
     } else {
         for (size_t i = threadIdx.x; i < row; i += blockDim.x) to[i] = from[i];
@@ -34,11 +48,11 @@ __global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_
 }
 
 extern "C" void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row,
-                               size_t yrow, int64_t b, int64_t stride, int train, const void *hyper,
-                               const void *cursor, cudaStream_t s)
+                               size_t yrow, int64_t b, int64_t stride, int train, int64_t h, int64_t w,
+                               const void *hyper, const void *cursor, cudaStream_t s)
 {
     gather_kernel<<<(unsigned)b, 256, 0, s>>>((const char *)xs, (const char *)ys, (char *)xd, (char *)yd, count, row,
-                                              yrow, stride, train, (const ig_opt_hyper *)hyper,
+                                              yrow, stride, train, h, w, (const ig_opt_hyper *)hyper,
                                               (const ig_data_cursor *)cursor);
 }
 

@@ -8,6 +8,7 @@
 
 #include <cublasLt.h>
 #include <cudnn.h>
+#include <pthread.h>
 
 #define IG_CUDA_STAGING 4
 #define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* cuBLASLt workspace; Hopper wants 32 MiB */
@@ -17,6 +18,13 @@ typedef struct ig_cuda_staging {
     size_t cap;
     cudaEvent_t done; /* the copy out of it has completed */
 } ig_cuda_staging;
+
+/* A buffer from pinned_alloc: copies read it directly; `done` follows the last one queued. */
+typedef struct ig_cuda_pinned {
+    void *host;
+    size_t bytes;
+    cudaEvent_t done;
+} ig_cuda_pinned;
 
 typedef struct ig_cuda {
     int device;
@@ -33,6 +41,10 @@ typedef struct ig_cuda {
     ig_ctx *ctx;             /* for memory accounting */
     ig_cuda_staging staging[IG_CUDA_STAGING];
     int next_staging;
+    /* pinned buffers; a loader's thread makes and waits for them too, hence the lock */
+    pthread_mutex_t pinned_lock;
+    ig_cuda_pinned *pinned;
+    int n_pinned, cap_pinned;
     bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
     bool profile;    /* INGOT_CUDA_PROFILE=1: eager, each node timed, a table on stderr */
 } ig_cuda;

@@ -2,6 +2,7 @@
  * convolutions (cuda_conv.c), the .cu launchers for the rest. The same code runs eagerly and
  * under stream capture. */
 #include "backend/cuda/cuda_impl.h"
+#include "ops/augment.h"
 #include "ops/batchnorm.h"
 #include "ops/pool.h"
 
@@ -93,10 +94,11 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), s); break;
     case IG_OP_GATHER: {
         const ig_val *xa = &g->vals[n->in[0]];
-        int64_t count = xa->shape.d[0];
+        int64_t count = xa->shape.d[0], planes, h, w;
+        ig_augment_planes(xa->shape.ndim - 1, xa->shape.d + 1, &planes, &h, &w);
         ig_cuda_gather(IN(0), IN(1), OUT(0), OUT(1), count, ig_val_bytes(xa) / (size_t)count,
                        ig_dtype_size(g->vals[n->in[1]].dtype), n->attrs.i[0], n->attrs.i[1],
-                       n->attrs.i[2] == IG_GATHER_TRAIN, IN(2), IN(3), s);
+                       n->attrs.i[2] == IG_GATHER_TRAIN, h, w, IN(2), IN(3), s);
         break;
     }
     case IG_OP_EVAL_ACCUM:
