@@ -12,6 +12,7 @@ LOG=${OUT:-build-gpu}
 mkdir -p "$LOG"
 BUILD=build-gpu
 status=0
+extra_cmake=()
 step() { echo "=== $*"; }
 fail() { echo "FAILED: $*"; status=1; }
 
@@ -24,6 +25,7 @@ else
     t=$(readlink "$l"); case $t in /*) ln -sf "/tmp/sysroot$t" "$l" ;; esac
   done
   export CMAKE_PREFIX_PATH=/tmp/sysroot/usr
+  extra_cmake=(-DONNX_PROTO=/tmp/sysroot/usr/lib/python3/dist-packages/onnx/onnx.proto)
   lib=/tmp/sysroot/usr/lib/x86_64-linux-gnu
   export LD_LIBRARY_PATH=$lib:${LD_LIBRARY_PATH:-}
   if [ ! -e /usr/share/datasets/fashion-mnist ] && [ -d /tmp/sysroot/usr/share/datasets/fashion-mnist ]; then
@@ -35,7 +37,7 @@ step "device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || fail "nvidia-smi"
 
 step "build (CUDA on)"
-cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DINGOT_CUDA=ON > "$LOG/cmake.log" 2>&1 || { cat "$LOG/cmake.log"; exit 1; }
+cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DINGOT_CUDA=ON "${extra_cmake[@]}" > "$LOG/cmake.log" 2>&1 || { cat "$LOG/cmake.log"; exit 1; }
 cmake --build $BUILD -j "$(nproc)" > "$LOG/build.log" 2>&1 || { tail -40 "$LOG/build.log"; exit 1; }
 
 step "test suite (ctest)"
