@@ -142,7 +142,7 @@ awk 'BEGIN { srand(3); print "a,b,c,kind";
 expect 0 'epoch +5/5 .*validation acc' "$ingot" train --data points.csv --model mlp --epochs 5 --batch-size 16 \
     --val-split 0.25 --progress plain --save csv_model
 expect 0 ' down +up$' "$ingot" eval --model csv_model --data points.csv
-expect 0 '^0,(up|down),(up|down),0\.[0-9]+' "$ingot" predict --model csv_model --data points.csv
+expect 0 '^0,(up|down),(up|down),[01]\.[0-9]+' "$ingot" predict --model csv_model --data points.csv
 awk -F, 'NR > 1 { print $1 "," $2 "," $1 + 2 * $2 }' points.csv >target.csv
 expect 0 'validation: MSE [0-9.e-]+ +RMSE' "$ingot" train --data target.csv --regression --model mlp --epochs 3 \
     --val-split 0.2 --progress plain --save reg_model

@@ -1,23 +1,18 @@
 /* cuda_gemm.c — GEMMs through cuBLASLt with fused epilogues (bias, bias + ReLU), fp32 with
  * TF32 off. ingot's matrices are row-major and cuBLASLt's column-major, so a row-major
  * C = op(A)·op(B) is issued as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: operands swapped, each
- * read as its own transpose. The plan (descriptors and an algorithm) is made once per node, in
- * a program's first (eager) run, and reused, so nothing is chosen inside a captured step. The
- * algorithm is the heuristic's first unless one of its other candidates, timed on the node's
- * own operands, is more than 1.5× faster: the heuristic misjudges some shapes by several
- * times (a 128 × 3136 weight gradient over a batch of 128: 65 µs), while small differences,
- * which timing noise could flip between processes, never change the choice, so results stay
- * the same from run to run and, in practice, from process to process. */
+ * read as its own transpose. The plan (descriptors and the heuristic's first algorithm, the
+ * same in every process, so a checkpoint resumes bit for bit) is made once per node, in a
+ * program's first (eager) run, and reused, so nothing is chosen inside a captured step.
+ * Timing the heuristic's other candidates and keeping one over 1.5× faster made cnn_small's
+ * step 6% faster (its 128 × 3136 weight gradient: 65 → 12 µs) but let the choice, hence the
+ * rounding, differ between processes: a resumed run then drifted from an uninterrupted one. */
 #include "backend/cuda/cuda_impl.h"
 
 #include <string.h>
 
-#define GEMM_CANDIDATES 8
-
-/* Descriptors, and up to GEMM_CANDIDATES algorithms in the heuristic's order (*found). */
 static ig_status make_plan(ig_cuda *cu, ig_cuda_gemm *p, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                           int64_t lda, int64_t ldb, cublasLtEpilogue_t epi, cublasLtMatmulHeuristicResult_t *res,
-                           int *found)
+                           int64_t lda, int64_t ldb, cublasLtEpilogue_t epi)
 {
     cublasOperation_t op_b = tb ? CUBLAS_OP_T : CUBLAS_OP_N, op_a = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
     LT_TRY(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
@@ -36,15 +31,16 @@ static ig_status make_plan(ig_cuda *cu, ig_cuda_gemm *p, bool ta, bool tb, int64
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
     size_t ws = IG_CUDA_WORKSPACE;
     cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
-    *found = 0;
+    cublasLtMatmulHeuristicResult_t res;
+    int found = 0;
     if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulAlgoGetHeuristic(cu->lt, p->desc, p->a, p->b, p->c, p->c, pref, GEMM_CANDIDATES, res, found);
+        st = cublasLtMatmulAlgoGetHeuristic(cu->lt, p->desc, p->a, p->b, p->c, p->c, pref, 1, &res, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     LT_TRY(st);
-    if (*found < 1)
+    if (found < 1)
         return ig_fail(IG_ERR_UNSUPPORTED, "cuBLASLt has no algorithm for a %lldx%lldx%lld fp32 GEMM", (long long)m,
                        (long long)n, (long long)k);
-    p->algo = res[0].algo;
+    p->algo = res.algo;
     p->ready = true;
     return IG_OK;
 }
@@ -54,47 +50,6 @@ static cublasStatus_t matmul(ig_cuda *cu, ig_cuda_gemm *plan, const float *a, co
     const float alpha = 1.0f;
     return cublasLtMatmul(cu->lt, plan->desc, &alpha, b, plan->a, a, plan->b, &beta, c, plan->c, c, plan->c, &plan->algo,
                           cu->workspace[cu->cur], IG_CUDA_WORKSPACE, cu->stream[cu->cur]);
-}
-
-/* Median of three timed runs of the plan's current algorithm after one untimed (ms), or a
- * negative value if cuBLASLt refuses it. Writes c (the node's output, not yet produced). */
-static ig_status time_algo(ig_cuda *cu, ig_cuda_gemm *p, const float *a, const float *b, float *c, cudaEvent_t ev[2],
-                           float *ms)
-{
-    float t[3];
-    *ms = -1.0f;
-    if (matmul(cu, p, a, b, c, 0.0f) != CUBLAS_STATUS_SUCCESS) return IG_OK;
-    for (int r = 0; r < 3; r++) {
-        CU_TRY(cudaEventRecord(ev[0], cu->stream[cu->cur]));
-        if (matmul(cu, p, a, b, c, 0.0f) != CUBLAS_STATUS_SUCCESS) return IG_OK;
-        CU_TRY(cudaEventRecord(ev[1], cu->stream[cu->cur]));
-        CU_TRY(cudaEventSynchronize(ev[1]));
-        CU_TRY(cudaEventElapsedTime(&t[r], ev[0], ev[1]));
-    }
-    *ms = t[0] > t[1] ? (t[1] > t[2] ? t[1] : t[0] > t[2] ? t[2] : t[0]) : (t[0] > t[2] ? t[0] : t[1] > t[2] ? t[2] : t[1]);
-    return IG_OK;
-}
-
-/* Keeps the heuristic's first candidate unless another is over 1.5× faster (see above). */
-static ig_status choose(ig_cuda *cu, ig_cuda_gemm *p, const cublasLtMatmulHeuristicResult_t *res, int found,
-                        const float *a, const float *b, float *c)
-{
-    cudaEvent_t ev[2] = {NULL, NULL};
-    ig_status st = ig_cuda_check(cudaEventCreate(&ev[0]), "cudaEventCreate", __FILE__, __LINE__);
-    if (st == IG_OK) st = ig_cuda_check(cudaEventCreate(&ev[1]), "cudaEventCreate", __FILE__, __LINE__);
-    float first = -1.0f, best = -1.0f;
-    int pick = 0;
-    for (int i = 0; st == IG_OK && i < found; i++) {
-        float ms;
-        p->algo = res[i].algo;
-        st = time_algo(cu, p, a, b, c, ev, &ms);
-        if (i == 0) first = ms;
-        if (ms >= 0 && (best < 0 || ms < best)) best = ms, pick = i;
-    }
-    for (int i = 0; i < 2; i++)
-        if (ev[i]) cudaEventDestroy(ev[i]);
-    p->algo = first >= 0 && best * 1.5f >= first ? res[0].algo : res[pick].algo;
-    return st;
 }
 
 /* The epilogue's bias or bias-gradient pointer, which may differ from run to run. */
@@ -114,19 +69,14 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
                                : epi->relu ? CUBLASLT_EPILOGUE_RELU
                                : epi->bgrad ? CUBLASLT_EPILOGUE_BGRADB
                                             : CUBLASLT_EPILOGUE_DEFAULT;
-        cublasLtMatmulHeuristicResult_t res[GEMM_CANDIDATES];
-        int found = 0;
-        ig_status st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, e, res, &found);
+        ig_status st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, e);
         plan->fused_bgrad = e == CUBLASLT_EPILOGUE_BGRADB && st == IG_OK;
         if (st != IG_OK && e == CUBLASLT_EPILOGUE_BGRADB) {
             /* no fp32 kernel with this epilogue here: plain GEMM, the caller sums the bias */
             ig_cuda_gemm_free(plan);
-            st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, CUBLASLT_EPILOGUE_DEFAULT, res, &found);
+            st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, CUBLASLT_EPILOGUE_DEFAULT);
         }
         IG_TRY(st);
-        IG_TRY(set_vector(plan, epi));
-        /* timing runs overwrite c, so only where c is not also an input (beta = 0) */
-        if (found > 1 && beta == 0.0f) IG_TRY(choose(cu, plan, res, found, a, b, c));
     }
     IG_TRY(set_vector(plan, epi));
     LT_TRY(matmul(cu, plan, a, b, c, beta));
