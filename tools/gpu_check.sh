@@ -13,6 +13,7 @@ mkdir -p "$LOG"
 BUILD=build-gpu
 status=0
 extra_cmake=()
+ctest_args=()
 step() { echo "=== $*"; }
 fail() { echo "FAILED: $*"; status=1; }
 
@@ -26,6 +27,9 @@ else
   done
   export CMAKE_PREFIX_PATH=/tmp/sysroot/usr
   extra_cmake=(-DONNX_PROTO=/tmp/sysroot/usr/lib/python3/dist-packages/onnx/onnx.proto)
+  # a machine that cannot install packages cannot reach PyPI either: the Python-side tests
+  # would only time out making their environment and skip (CI runs them)
+  ctest_args=(-LE python)
   lib=/tmp/sysroot/usr/lib/x86_64-linux-gnu
   export LD_LIBRARY_PATH=$lib:${LD_LIBRARY_PATH:-}
   if [ ! -e /usr/share/datasets/fashion-mnist ] && [ -d /tmp/sysroot/usr/share/datasets/fashion-mnist ]; then
@@ -41,7 +45,7 @@ cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DINGOT_CUDA=ON "${extra_cmake[@
 cmake --build $BUILD -j "$(nproc)" > "$LOG/build.log" 2>&1 || { tail -40 "$LOG/build.log"; exit 1; }
 
 step "test suite (ctest)"
-(cd $BUILD && ctest --output-on-failure -j 4) > "$LOG/ctest.log" 2>&1 || fail "ctest"
+(cd $BUILD && ctest --output-on-failure -j 4 "${ctest_args[@]}") > "$LOG/ctest.log" 2>&1 || fail "ctest"
 grep -E "tests passed|Skipped|Failed|\*\*\*" "$LOG/ctest.log" | tail -15
 
 step "conformance on CUDA"
