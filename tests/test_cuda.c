@@ -532,24 +532,32 @@ static void test_resident_epoch_matches_cpu(void **state)
 
 /* ---------------------------------------------------------------- GEMMs */
 
-/* One MATMUL (ta, tb) or, with bias, one DENSE with bias + ReLU (a [m, k], b [n, k]) of the
- * shapes of a batch-128 step, run three times on ctx (eager, captured, replayed): c of the
+/* The GEMM-shaped nodes: a MATMUL (ta, tb), a DENSE with bias + ReLU or + tanh (a [m, k],
+ * b [n, k]), a DENSE_WGRAD (dz [k, m], x [k, n] -> dw [m, n] and the bias gradient [m]). */
+enum { GEMM_MATMUL, GEMM_DENSE_RELU, GEMM_DENSE_TANH, GEMM_WGRAD };
+
+/* One such node of the shapes of a batch-128 step, run three times on ctx (eager, captured,
+ * replayed): its outputs (m·n values, then for GEMM_WGRAD the m of the bias gradient) of the
  * last run, and whether all three agree bit for bit. */
-static bool run_gemm_node(ig_ctx *ctx, bool ta, bool tb, bool dense, int64_t m, int64_t n, int64_t k, float *c)
+static bool run_gemm_node(ig_ctx *ctx, int kind, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float *c)
 {
     ig_graph g;
     ig_graph_init(&g);
+    bool dense = kind == GEMM_DENSE_RELU || kind == GEMM_DENSE_TANH;
+    if (kind == GEMM_WGRAD) ta = true, tb = false;
+    if (dense) ta = false, tb = true;
     ig_shape as = {.ndim = 2, .d = {ta ? k : m, ta ? m : k}}, bs = {.ndim = 2, .d = {tb ? n : k, tb ? k : n}};
     ig_shape bias_s = {.ndim = 1, .d = {n}};
     int in[3] = {ig_graph_leaf(&g, &as, IG_F32, "a"), ig_graph_leaf(&g, &bs, IG_F32, "b"),
                  ig_graph_leaf(&g, &bias_s, IG_F32, "bias")};
     for (int i = 0; i < 3; i++) g.vals[in[i]].buf = IG_BUF_IO;
     ig_attrs at = {.i = {ta, tb}};
-    if (dense) at = (ig_attrs){.i = {1, IG_ACT_RELU}};
-    int cv;
-    assert_int_equal(ig_graph_node(&g, dense ? IG_OP_DENSE : IG_OP_MATMUL, in, dense ? 3 : 2, &at, "gemm", &cv), IG_OK);
-    g.vals[cv].buf = IG_BUF_IO;
-    size_t na = (size_t)(m * k), nb = (size_t)(n * k), nc = (size_t)(m * n);
+    if (dense) at = (ig_attrs){.i = {1, kind == GEMM_DENSE_RELU ? IG_ACT_RELU : IG_ACT_TANH}};
+    int out[2], n_out = kind == GEMM_WGRAD ? 2 : 1;
+    int op = dense ? IG_OP_DENSE : kind == GEMM_WGRAD ? IG_OP_DENSE_WGRAD : IG_OP_MATMUL;
+    assert_int_equal(ig_graph_node(&g, op, in, dense ? 3 : 2, &at, "gemm", out), IG_OK);
+    for (int o = 0; o < n_out; o++) g.vals[out[o]].buf = IG_BUF_IO;
+    size_t na = (size_t)(m * k), nb = (size_t)(n * k), nc = (size_t)(m * n) + (kind == GEMM_WGRAD ? (size_t)m : 0);
     float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *bias = malloc((size_t)n * sizeof *bias);
     float *first = malloc(nc * sizeof *first);
     uint64_t seed = 5;
@@ -562,9 +570,11 @@ static bool run_gemm_node(ig_ctx *ctx, bool ta, bool tb, bool dense, int64_t m, 
     for (int run = 0; run < 3; run++) {
         assert_int_equal(ig_program_write(p, in[0], a, na * sizeof *a), IG_OK);
         assert_int_equal(ig_program_write(p, in[1], b, nb * sizeof *b), IG_OK);
-        assert_int_equal(ig_program_write(p, in[2], bias, (size_t)n * sizeof *bias), IG_OK);
+        if (dense) assert_int_equal(ig_program_write(p, in[2], bias, (size_t)n * sizeof *bias), IG_OK);
         assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
-        assert_int_equal(ig_program_read(p, cv, run ? c : first, nc * sizeof *c), IG_OK);
+        float *dst = run ? c : first;
+        assert_int_equal(ig_program_read(p, out[0], dst, (size_t)(m * n) * sizeof *c), IG_OK);
+        if (n_out == 2) assert_int_equal(ig_program_read(p, out[1], dst + m * n, (size_t)m * sizeof *c), IG_OK);
         if (run) same &= memcmp(c, first, nc * sizeof *c) == 0;
     }
     ig_program_destroy(p);
@@ -573,31 +583,46 @@ static bool run_gemm_node(ig_ctx *ctx, bool ta, bool tb, bool dense, int64_t m, 
     return same;
 }
 
-/* cuBLASLt's GEMMs against the CPU's, for each transpose, ragged sizes and the fused bias +
- * ReLU epilogue; the same bits on every run (eager, captured, replayed). */
+/* The GEMMs against the CPU's — each transpose, ragged sizes, the fused epilogues, products
+ * split over k and not — through our kernel and, with INGOT_CUDA_GEMM=cublaslt, through
+ * cuBLASLt; the same bits on every run (eager, captured, replayed). */
 static void test_gemm_matches_cpu(void **state)
 {
     static const struct {
-        bool ta, tb, dense;
+        int kind;
+        bool ta, tb;
         int64_t m, n, k;
     } cases[] = {
-        {false, true, true, 128, 512, 784},  {false, false, false, 128, 512, 512}, {true, false, false, 100, 70, 300},
-        {true, true, false, 37, 129, 1000}, {false, true, false, 128, 10, 512},   {false, false, false, 256, 64, 16},
+        {GEMM_DENSE_RELU, 0, 0, 128, 512, 784}, {GEMM_MATMUL, false, false, 128, 512, 512},
+        {GEMM_MATMUL, true, false, 100, 70, 290}, {GEMM_MATMUL, true, true, 37, 129, 1000},
+        {GEMM_MATMUL, false, true, 128, 10, 512}, {GEMM_MATMUL, false, false, 256, 64, 16},
+        {GEMM_DENSE_TANH, 0, 0, 128, 128, 3136}, {GEMM_DENSE_RELU, 0, 0, 3, 5, 7},
+        {GEMM_WGRAD, 0, 0, 512, 784, 128},      {GEMM_WGRAD, 0, 0, 10, 128, 128},
+        {GEMM_WGRAD, 0, 0, 33, 65, 900},        {GEMM_MATMUL, false, false, 1024, 640, 256},
+        {GEMM_DENSE_TANH, 0, 0, 64, 10, 300},
     };
-    ig_ctx *cpu, *gpu;
+    ig_ctx *cpu;
     assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
-    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        size_t nc = (size_t)(cases[i].m * cases[i].n);
-        float *cc = malloc(nc * sizeof *cc), *cg = malloc(nc * sizeof *cg);
-        run_gemm_node(cpu, cases[i].ta, cases[i].tb, cases[i].dense, cases[i].m, cases[i].n, cases[i].k, cc);
-        bool same = run_gemm_node(gpu, cases[i].ta, cases[i].tb, cases[i].dense, cases[i].m, cases[i].n, cases[i].k, cg);
-        double e = rel_err(cg, cc, (int64_t)nc);
-        if (e > 1e-5 || !same) fail_msg("gemm case %zu: rel err %.3g, runs %s", i, e, same ? "agree" : "differ");
-        free(cc), free(cg);
+    for (int lt = 0; lt < 2; lt++) {
+        ig_ctx *gpu;
+        if (lt) assert_int_equal(setenv("INGOT_CUDA_GEMM", "cublaslt", 1), 0);
+        assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
+        unsetenv("INGOT_CUDA_GEMM");
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            int64_t m = cases[i].m, n = cases[i].n, k = cases[i].k;
+            size_t nc = (size_t)(m * n + m);
+            float *cc = malloc(nc * sizeof *cc), *cg = malloc(nc * sizeof *cg);
+            run_gemm_node(cpu, cases[i].kind, cases[i].ta, cases[i].tb, m, n, k, cc);
+            bool same = run_gemm_node(gpu, cases[i].kind, cases[i].ta, cases[i].tb, m, n, k, cg);
+            double e = rel_err(cg, cc, m * n + (cases[i].kind == GEMM_WGRAD ? m : 0));
+            if (e > 1e-5 || !same)
+                fail_msg("gemm case %zu (%s): rel err %.3g, runs %s", i, lt ? "cuBLASLt" : "ours", e,
+                         same ? "agree" : "differ");
+            free(cc), free(cg);
+        }
+        ig_ctx_destroy(gpu);
     }
     ig_ctx_destroy(cpu);
-    ig_ctx_destroy(gpu);
 }
 
 /* ---------------------------------------------------------------- pooling */

@@ -63,6 +63,33 @@ void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga,
 void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, cudaStream_t s);
 void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n, cudaStream_t s);
 
+/* Our GEMM for small products (cuda_sgemm.cu): c[m, n] = act(op(a)·op(b) + bias) in
+ * row-major terms (op transposes when ta / tb; bias, indexed by column, may be NULL), and,
+ * when bgrad is set, bgrad[i] = Σ_k op(a)[i, k]. Split over k; the parts meet in `partials`
+ * (plan.partial_floats floats) and `counters` (plan.tiles ints, zero between launches). The
+ * same bits every run. */
+typedef struct ig_sgemm_plan {
+    int splits, kchunk, tiles;
+    size_t partial_floats;
+} ig_sgemm_plan;
+typedef struct ig_sgemm_args {
+    const float *a, *b, *bias;
+    float *c, *bgrad;
+    int m, n, k, lda, ldb, ldc;
+    bool ta, tb;
+    int act;
+    float act_p;
+    float *partials;
+    int *counters;
+    /* set by ig_cuda_sgemm from the plan */
+    int splits, kchunk;
+    size_t row_part;
+} ig_sgemm_args;
+/* The split of an m × n × k product on `sms` multiprocessors; false when the sizes are beyond
+ * the kernel's 32-bit indexing. */
+bool ig_cuda_sgemm_plan(int64_t m, int64_t n, int64_t k, int sms, ig_sgemm_plan *p);
+void ig_cuda_sgemm(const ig_sgemm_plan *p, ig_sgemm_args args, cudaStream_t s);
+
 /* POOL2D over `planes` NCHW planes, and its gradient (src/ops/pool.c). */
 void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom *g, cudaStream_t s);
 void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t planes, const ig_pool_geom *g,
@@ -71,6 +98,9 @@ void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t pla
 /* A convolution's own kernel (cuda_conv.cu): y [n, c, hw] = act(y + b[c]) in place (b may be
  * NULL). */
 void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c, int64_t hw, int act, float p, cudaStream_t s);
+/* wt [c, f, k] = w [f, c, k reversed]: filters of k = kh·kw taps turned half a turn, in and
+ * out channels swapped (a stride-1 data gradient as a forward convolution). */
+void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t k, cudaStream_t s);
 /* Direct kernels for a first layer's 3×3 convolution over 1 or 3 input channels (all weights
  * ≤ IG_CONV_DIRECT_WEIGHTS floats, so they fit in shared memory), where cuDNN's engines have
  * too short a reduction: the forward pass with bias and activation, and the weight gradient,

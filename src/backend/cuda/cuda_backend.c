@@ -1,7 +1,9 @@
 /* cuda_backend.c — the CUDA backend: device memory, pinned staging for uploads, two streams,
  * and runs. A program's first run is eager (it makes the cuBLASLt plans and loads the
  * modules); its second run is captured into a CUDA graph, and from then on each run is one
- * cudaGraphLaunch. Nothing here waits for the device except download. */
+ * cudaGraphLaunch. Nothing here waits for the device except download, and a stream's
+ * workspace growing: each stream has one, 32 MiB at first, grown outside capture to the
+ * largest cuDNN plan's need, after which graphs captured with the old one are captured again. */
 #include "backend/cuda/cuda_impl.h"
 
 #include <stdio.h>
@@ -49,6 +51,37 @@ ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out)
         cu->dnn_stream = s;
     }
     *out = cu->dnn;
+    return IG_OK;
+}
+
+/* Plans are made in a program's first run, which is eager; work queued before may still use
+ * the old buffer, hence the device-wide wait, a one-time cost of planning. The old buffer is
+ * freed only once the new one is had, so a failed growth leaves the backend usable. */
+ig_status ig_cuda_workspace_reserve(ig_cuda *cu, int stream, size_t bytes)
+{
+    if (bytes <= cu->workspace_bytes[stream]) return IG_OK;
+    enum cudaStreamCaptureStatus capturing;
+    CU_TRY(cudaStreamIsCapturing(cu->stream[stream], &capturing));
+    if (capturing != cudaStreamCaptureStatusNone)
+        return ig_fail(IG_ERR_INTERNAL, "cuda: stream %d's workspace must grow to %zu bytes under stream capture",
+                       stream, bytes);
+    CU_TRY(cudaDeviceSynchronize());
+    void *grown = NULL;
+    cudaError_t e = cudaMalloc(&grown, bytes);
+    if (e != cudaSuccess) {
+        cudaGetLastError(); /* clear it, or the next launch check would report it again */
+        return ig_fail_prefix(ig_cuda_check(e, "cudaMalloc", __FILE__, __LINE__),
+                              "growing stream %d's workspace from %zu to %zu bytes: ", stream,
+                              cu->workspace_bytes[stream], bytes);
+    }
+    e = cudaFree(cu->workspace[stream]);
+    if (e != cudaSuccess) {
+        cudaFree(grown);
+        return ig_cuda_check(e, "cudaFree (a stream's workspace)", __FILE__, __LINE__);
+    }
+    ig_stats_device(cu->ctx, (ptrdiff_t)bytes - (ptrdiff_t)cu->workspace_bytes[stream]);
+    cu->workspace[stream] = grown;
+    cu->workspace_bytes[stream] = bytes;
     return IG_OK;
 }
 
@@ -357,14 +390,17 @@ static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
     if (cu->profile) IG_TRY(launch_profiled(cu, cp, p, bases));
     else if (!cu->use_graphs || cp->runs++ == 0) IG_TRY(launch_all(cu, cp, p, bases));
     else {
-        if (cp->exec[slot] && memcmp(cp->bases[slot], bases, sizeof cp->bases[slot]) != 0) {
-            /* the program now runs on other buffers: the captured addresses are stale */
+        if (cp->exec[slot] && (memcmp(cp->bases[slot], bases, sizeof cp->bases[slot]) != 0 ||
+                               memcmp(cp->workspaces[slot], cu->workspace, sizeof cu->workspace) != 0)) {
+            /* the program now runs on other buffers, or another program's plans grew a
+             * stream's workspace: the captured addresses are stale */
             CU_TRY(cudaGraphExecDestroy(cp->exec[slot]));
             cp->exec[slot] = NULL;
         }
         if (!cp->exec[slot]) {
             IG_TRY(capture(cu, cp, p, bases, &cp->exec[slot]));
             memcpy(cp->bases[slot], bases, sizeof cp->bases[slot]);
+            memcpy(cp->workspaces[slot], cu->workspace, sizeof cu->workspace);
         }
         CU_TRY(cudaGraphLaunch(cp->exec[slot], cu->stream[0]));
     }
@@ -390,7 +426,7 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
         if (cp->used[i]) cudaEventDestroy(cp->used[i]);
     }
     for (int i = 0; i < p->g.n_nodes; i++) {
-        ig_cuda_gemm_free(&cp->gemm[i]);
+        ig_cuda_gemm_free(impl(be), &cp->gemm[i]);
         ig_cuda_conv_free(impl(be), &cp->conv[i]);
     }
     free(cp->gemm);
@@ -422,7 +458,7 @@ static void cuda_destroy(ig_backend *be)
         for (int i = 0; i < 2; i++) {
             if (cu->workspace[i]) {
                 cudaFree(cu->workspace[i]);
-                ig_stats_device(be->ctx, -(ptrdiff_t)IG_CUDA_WORKSPACE);
+                ig_stats_device(be->ctx, -(ptrdiff_t)cu->workspace_bytes[i]);
             }
             if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
         }
@@ -449,11 +485,15 @@ static ig_status init(ig_backend *be)
     cu->use_graphs = !(env && strcmp(env, "0") == 0);
     env = getenv("INGOT_CUDA_PROFILE");
     cu->profile = env && strcmp(env, "1") == 0;
+    env = getenv("INGOT_CUDA_GEMM");
+    cu->own_gemm = !(env && strcmp(env, "cublaslt") == 0);
     cu->ctx = be->ctx;
     CU_TRY(cudaGetDevice(&cu->device));
+    CU_TRY(cudaDeviceGetAttribute(&cu->sms, cudaDevAttrMultiProcessorCount, cu->device));
     for (int i = 0; i < 2; i++) {
         CU_TRY(cudaStreamCreateWithFlags(&cu->stream[i], cudaStreamNonBlocking));
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
+        cu->workspace_bytes[i] = IG_CUDA_WORKSPACE;
         ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
     }
     CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));

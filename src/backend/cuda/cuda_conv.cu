@@ -21,6 +21,21 @@ extern "C" void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c,
                                                                                                p);
 }
 
+__global__ void conv_turn_kernel(const float *w, float *wt, int64_t f, int64_t c, int64_t k)
+{
+    int64_t total = f * c * k;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t tap = i % k, fc = i / k, fi = fc / c, ci = fc % c; /* i indexes w [f, c, k] */
+        wt[(ci * f + fi) * k + (k - 1 - tap)] = w[i];
+    }
+}
+
+extern "C" void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t k, cudaStream_t s)
+{
+    int64_t blocks = (f * c * k + 255) / 256;
+    conv_turn_kernel<<<(unsigned)(blocks > 4096 ? 4096 : blocks > 0 ? blocks : 1), 256, 0, s>>>(w, wt, f, c, k);
+}
+
 /* ---------------------------------------------------------------- few input channels
  * A first layer's 3×3 convolution over 1 or 3 input channels gives cuDNN's GEMM-shaped
  * engines a reduction of only 9 or 27 terms per output; direct kernels, with the channel

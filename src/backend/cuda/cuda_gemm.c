@@ -1,5 +1,6 @@
-/* cuda_gemm.c — GEMMs through cuBLASLt with fused epilogues (bias, bias + ReLU), fp32 with
- * TF32 off. ingot's matrices are row-major and cuBLASLt's column-major, so a row-major
+/* cuda_gemm.c — a node's GEMM: small products through our own kernel (cuda_sgemm.cu), the rest
+ * through cuBLASLt with fused epilogues (bias, bias + ReLU, bias gradient), fp32 with TF32 off.
+ * ingot's matrices are row-major and cuBLASLt's column-major, so a row-major
  * C = op(A)·op(B) is issued as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: operands swapped, each
  * read as its own transpose. The plan (descriptors and the heuristic's first algorithm, the
  * same in every process, so a checkpoint resumes bit for bit) is made once per node, in a
@@ -45,9 +46,9 @@ static ig_status make_plan(ig_cuda *cu, ig_cuda_gemm *p, bool ta, bool tb, int64
     return IG_OK;
 }
 
-static cublasStatus_t matmul(ig_cuda *cu, ig_cuda_gemm *plan, const float *a, const float *b, float *c, float beta)
+static cublasStatus_t matmul(ig_cuda *cu, ig_cuda_gemm *plan, const float *a, const float *b, float *c)
 {
-    const float alpha = 1.0f;
+    const float alpha = 1.0f, beta = 0.0f;
     return cublasLtMatmul(cu->lt, plan->desc, &alpha, b, plan->a, a, plan->b, &beta, c, plan->c, c, plan->c, &plan->algo,
                           cu->workspace[cu->cur], IG_CUDA_WORKSPACE, cu->stream[cu->cur]);
 }
@@ -60,31 +61,79 @@ static ig_status set_vector(ig_cuda_gemm *plan, const ig_cuda_epilogue *epi)
     return IG_OK;
 }
 
+/* Our kernel for products of at most this many multiply-adds (a classifier's last layer, at
+ * most 10 outputs by 512 inputs for 256 samples); above, cuBLASLt's kernels are faster (as
+ * measured on an H200 for mlp_small's and cnn_small's products; bench/RESULTS.md). */
+#define OWN_MAX_MACS ((int64_t)1 << 21)
+
+static ig_status make_own_plan(ig_cuda *cu, ig_cuda_gemm *p)
+{
+    enum cudaStreamCaptureStatus capturing;
+    CU_TRY(cudaStreamIsCapturing(cu->stream[cu->cur], &capturing));
+    if (capturing != cudaStreamCaptureStatusNone) return ig_fail(IG_ERR_INTERNAL, "gemm: no plan made before the capture");
+    size_t bytes = (size_t)p->own.tiles * sizeof(int);
+    cudaError_t e = cudaMalloc((void **)&p->counters, bytes);
+    if (e == cudaSuccess) e = cudaMemset(p->counters, 0, bytes);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        if (p->counters) cudaFree(p->counters);
+        p->counters = NULL;
+        return ig_cuda_check(e, "cudaMalloc (gemm tile counters)", __FILE__, __LINE__);
+    }
+    ig_stats_device(cu->ctx, (ptrdiff_t)bytes);
+    p->counter_bytes = bytes;
+    p->fused_bgrad = true;
+    p->ready = true;
+    return IG_OK;
+}
+
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
-                           const ig_cuda_epilogue *epi, float beta)
+                           const ig_cuda_epilogue *epi)
 {
+    cudaStream_t s = cu->stream[cu->cur];
+    /* on the side stream, half the blocks: split four ways beside the main stream's kernels,
+     * mlp_small's last weight gradient made the step 12 µs slower (H200), two ways did not */
+    int blocks = cu->cur ? cu->sms / 2 : cu->sms;
+    if (!plan->ready && cu->own_gemm && m * n * k <= OWN_MAX_MACS && ig_cuda_sgemm_plan(m, n, k, blocks, &plan->own) &&
+        plan->own.partial_floats * sizeof(float) <= IG_CUDA_WORKSPACE)
+        IG_TRY(make_own_plan(cu, plan));
+    if (plan->counters) {
+        ig_sgemm_args args = {.a = a, .b = b, .bias = epi->bias, .c = c, .bgrad = epi->bgrad, .m = (int)m, .n = (int)n,
+                              .k = (int)k, .lda = (int)lda, .ldb = (int)ldb, .ldc = (int)n, .ta = ta, .tb = tb,
+                              .act = epi->act, .act_p = epi->act_p, .partials = cu->workspace[cu->cur],
+                              .counters = plan->counters};
+        ig_cuda_sgemm(&plan->own, args, s);
+        return IG_OK;
+    }
+    /* cuBLASLt's epilogues fuse ReLU; another activation is a pass of its own */
+    bool relu = epi->act == IG_ACT_RELU;
     if (!plan->ready) {
-        cublasLtEpilogue_t e = epi->bias ? (epi->relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
-                               : epi->relu ? CUBLASLT_EPILOGUE_RELU
+        cublasLtEpilogue_t e = epi->bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+                               : relu    ? CUBLASLT_EPILOGUE_RELU
                                : epi->bgrad ? CUBLASLT_EPILOGUE_BGRADB
                                             : CUBLASLT_EPILOGUE_DEFAULT;
         ig_status st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, e);
         plan->fused_bgrad = e == CUBLASLT_EPILOGUE_BGRADB && st == IG_OK;
         if (st != IG_OK && e == CUBLASLT_EPILOGUE_BGRADB) {
             /* no fp32 kernel with this epilogue here: plain GEMM, the caller sums the bias */
-            ig_cuda_gemm_free(plan);
+            ig_cuda_gemm_free(cu, plan);
             st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, CUBLASLT_EPILOGUE_DEFAULT);
         }
         IG_TRY(st);
     }
     IG_TRY(set_vector(plan, epi));
-    LT_TRY(matmul(cu, plan, a, b, c, beta));
+    LT_TRY(matmul(cu, plan, a, b, c));
+    if (epi->act != IG_ACT_NONE && !relu) ig_cuda_act(c, c, (size_t)(m * n), epi->act, epi->act_p, s);
     return IG_OK;
 }
 
-void ig_cuda_gemm_free(ig_cuda_gemm *plan)
+void ig_cuda_gemm_free(ig_cuda *cu, ig_cuda_gemm *plan)
 {
+    if (plan->counters) {
+        cudaFree(plan->counters);
+        ig_stats_device(cu->ctx, -(ptrdiff_t)plan->counter_bytes);
+    }
     /* also after a plan failed halfway: destroy whatever was created */
     if (plan->a) cublasLtMatrixLayoutDestroy(plan->a);
     if (plan->b) cublasLtMatrixLayoutDestroy(plan->b);

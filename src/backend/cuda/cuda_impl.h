@@ -11,7 +11,7 @@
 #include <pthread.h>
 
 #define IG_CUDA_STAGING 4
-#define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* cuBLASLt workspace; Hopper wants 32 MiB */
+#define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* a stream's workspace at first, and cuBLASLt's: Hopper wants 32 MiB */
 
 typedef struct ig_cuda_staging {
     void *host; /* pinned */
@@ -29,10 +29,13 @@ typedef struct ig_cuda_pinned {
 typedef struct ig_cuda {
     int device;
     /* Stream 0 runs the step's critical path; stream 1 the weight-gradient GEMMs, which
-     * overlap with it (see ig_schedule_streams). Each has its own cuBLASLt workspace. */
+     * overlap with it (see ig_schedule_streams). Each has one workspace, shared by the
+     * library calls and kernels on it, which run one at a time: IG_CUDA_WORKSPACE at first,
+     * grown by ig_cuda_workspace_reserve to the largest cuDNN plan's need. */
     cudaStream_t stream[2];
     cudaStream_t copy; /* batches into IO blocks, overlapping the runs */
     void *workspace[2];
+    size_t workspace_bytes[2]; /* never below IG_CUDA_WORKSPACE */
     cudaEvent_t forked, joined; /* main -> side before a side node; side -> main at a join */
     int cur;                    /* the stream the node being launched goes to */
     cublasLtHandle_t lt;
@@ -45,6 +48,8 @@ typedef struct ig_cuda {
     pthread_mutex_t pinned_lock;
     ig_cuda_pinned *pinned;
     int n_pinned, cap_pinned;
+    int sms;         /* multiprocessors, for our GEMM's split */
+    bool own_gemm;   /* false: cuBLASLt for every GEMM (INGOT_CUDA_GEMM=cublaslt), for comparison */
     bool use_graphs; /* false: eager launches (INGOT_CUDA_GRAPHS=0), for debugging */
     bool profile;    /* INGOT_CUDA_PROFILE=1: eager, each node timed, a table on stderr */
 } ig_cuda;
@@ -54,33 +59,39 @@ typedef struct ig_cuda_gemm {
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;
+    ig_sgemm_plan own; /* our kernel's plan, used when counters is set */
+    int *counters;
+    size_t counter_bytes;
     bool ready;
     bool fused_bgrad; /* the bias gradient asked for comes from the epilogue (else: caller's kernel) */
 } ig_cuda_gemm;
 
-/* What a GEMM's epilogue adds: a bias (and ReLU) in the forward pass, or the column sums of
- * the row-major left operand (the bias gradient, cuBLASLt's BGRADB) in the backward pass. */
+/* What a GEMM's epilogue adds: a bias and an activation (an ig_act kind and its parameter) in
+ * the forward pass, or the row sums of op(a) (the bias gradient, cuBLASLt's BGRADB) in the
+ * backward pass. */
 typedef struct ig_cuda_epilogue {
     const float *bias;
-    bool relu;
+    int act;
+    float act_p;
     float *bgrad;
 } ig_cuda_epilogue;
 
 /* A convolution's cuDNN execution plan (cuda_conv.c), with every descriptor it was built
- * from, made in a program's first (eager) run. */
+ * from, made in a program's first (eager) run. It runs on its stream's shared workspace. */
 typedef struct ig_cuda_conv {
     cudnnBackendDescriptor_t tensor[3], conv, op, graph, cfg, plan; /* tensors: x, w, y roles */
-    void *workspace; /* its own, when the stream's shared workspace is too small; else NULL */
-    size_t workspace_bytes;
+    size_t turned_offset; /* a data gradient run forward: its turned filters' place in the workspace */
 } ig_cuda_conv;
 
 typedef struct ig_cuda_prog {
     ig_cuda_gemm *gemm; /* indexed by node */
     ig_cuda_conv *conv; /* indexed by node */
     int runs;           /* runs so far: the first is eager, later ones replay a capture */
-    /* one captured graph per IO slot, with the buffers it was captured with */
+    /* one captured graph per IO slot, with the buffers and the streams' workspaces it was
+     * captured with */
     cudaGraphExec_t exec[2];
     void *bases[2][IG_BUF_COUNT];
+    void *workspaces[2][2];
     /* per IO slot: its copy is done / the last run reading it is done */
     cudaEvent_t copied[2], used[2];
     bool copy_pending[2];
@@ -96,14 +107,18 @@ ig_status ig_cublas_check(cublasStatus_t e, const char *what, const char *file, 
 ig_status ig_cudnn_check(cudnnStatus_t e, const char *what, const char *file, int line);
 #define DNN_TRY(call) IG_TRY(ig_cudnn_check((call), #call, __FILE__, __LINE__))
 
+/* Grows stream `stream`'s workspace to at least `bytes` (outside stream capture only); graphs
+ * captured before hold the old address, and cuda_run captures them again. */
+ig_status ig_cuda_workspace_reserve(ig_cuda *cu, int stream, size_t bytes);
+
 /* Launches the node's kernels on the backend's stream (eagerly or under capture). */
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases);
-/* cuBLASLt: c = op(a)·op(b) in row-major terms, with an epilogue. A bias gradient the
+/* c = op(a)·op(b) in row-major terms, with an epilogue (cuda_gemm.c). A bias gradient the
  * epilogue cannot give is left to the caller (plan->fused_bgrad false). */
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
-                           const ig_cuda_epilogue *epi, float beta);
-void ig_cuda_gemm_free(ig_cuda_gemm *plan);
+                           const ig_cuda_epilogue *epi);
+void ig_cuda_gemm_free(ig_cuda *cu, ig_cuda_gemm *plan);
 /* The backend's cuDNN handle, bound to the stream of the node being launched. */
 ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out);
 /* CONV2D (cuDNN, then its bias and activation), CONV2D_DGRAD or CONV2D_WGRAD on the node's

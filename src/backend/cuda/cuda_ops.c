@@ -26,10 +26,9 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_DENSE: {
         const ig_shape *xs = &g->vals[n->in[0]].shape, *ws = &g->vals[n->in[1]].shape;
         int act = (int)n->attrs.i[1];
-        ig_cuda_epilogue epi = {.bias = n->n_in == 3 ? IN(2) : NULL, .relu = act == IG_ACT_RELU};
+        ig_cuda_epilogue epi = {.bias = n->n_in == 3 ? IN(2) : NULL, .act = act};
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], false, true, xs->d[0], ws->d[0], xs->d[1], IN(0), xs->d[1], IN(1),
-                                ws->d[1], OUT(0), &epi, 0.0f));
-        if (act == IG_ACT_TANH) ig_cuda_act(OUT(0), OUT(0), numel(g, n->out[0]), IG_ACT_TANH, 0.0f, s);
+                                ws->d[1], OUT(0), &epi));
         break;
     }
     case IG_OP_MATMUL: {
@@ -37,13 +36,13 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         bool ta = n->attrs.i[0], tb = n->attrs.i[1];
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], ta, tb, ta ? as->d[1] : as->d[0], tb ? bs->d[0] : bs->d[1],
                                 ta ? as->d[0] : as->d[1], IN(0), as->d[1], IN(1), bs->d[1], OUT(0),
-                                &(ig_cuda_epilogue){0}, 0.0f));
+                                &(ig_cuda_epilogue){0}));
         break;
     }
     case IG_OP_DENSE_WGRAD: {
         const ig_shape *zs = &g->vals[n->in[0]].shape, *xs = &g->vals[n->in[1]].shape;
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], true, false, zs->d[1], xs->d[1], zs->d[0], IN(0), zs->d[1], IN(1),
-                                xs->d[1], OUT(0), &(ig_cuda_epilogue){.bgrad = OUT(1)}, 0.0f));
+                                xs->d[1], OUT(0), &(ig_cuda_epilogue){.bgrad = OUT(1)}));
         if (!cp->gemm[i].fused_bgrad) ig_cuda_bias_grad(IN(0), OUT(1), zs->d[0], zs->d[1], s);
         break;
     }
