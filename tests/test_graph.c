@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "ops/act_math.h"
 #include "ops/ops.h"
+#include "ops/pool.h"
 
 
 
@@ -629,6 +631,68 @@ static void test_fuse_blocked(void **state)
     }
 }
 
+/* x [2, 2, 4, 4] → conv (3 filters, ReLU) → 2 × 2 max pool → flatten → dense (ReLU) → dense,
+ * with the gradients of every leaf. With `fuse`, the activation gradients fold into the pool
+ * gradient and the matmul before them. Leaves and gradients are IO: ids[0..5] the leaves
+ * (x, conv w, conv b, dense w, dense b, last w), ids[6] the seed, ids[7..12] the gradients. */
+static void act_grads_graph(ig_graph *g, bool fuse, int *ids)
+{
+    ig_graph_init(g);
+    static const int64_t shapes[6][4] = {{2, 2, 4, 4}, {3, 2, 3, 3}, {3}, {5, 12}, {5}, {4, 5}};
+    static const int ndims[6] = {4, 4, 1, 2, 1, 2};
+    for (int i = 0; i < 6; i++) ids[i] = leaf(g, ndims[i], shapes[i], IG_BUF_IO, 0, "leaf");
+    int h = node(g, IG_OP_CONV2D, ids, 3, &(ig_attrs){.i = {1, 1, IG_ACT_RELU}});
+    h = node(g, IG_OP_POOL2D, &h, 1, &(ig_attrs){.i = {IG_POOL_MAX, 2, 2, 0}});
+    h = node(g, IG_OP_RESHAPE, &h, 1, &(ig_attrs){.shape = ig_shape_make(1, (int64_t[]){12})}); /* per sample */
+    h = node(g, IG_OP_DENSE, (int[]){h, ids[3], ids[4]}, 3, &(ig_attrs){.i = {1, IG_ACT_RELU}});
+    int y = node(g, IG_OP_DENSE, (int[]){h, ids[5]}, 2, &(ig_attrs){.i = {0, IG_ACT_NONE}});
+    ids[6] = leaf(g, 2, (int64_t[]){2, 4}, IG_BUF_IO, 0, "seed");
+    OK(ig_autodiff(g, 1, &y, &ids[6], 6, ids, ids + 7));
+    for (int i = 0; i < 6; i++) {
+        OK(ig_graph_materialize(g, ids[7 + i], &ids[7 + i]));
+        g->vals[ids[7 + i]].buf = IG_BUF_IO;
+    }
+    if (fuse) OK(ig_fuse_activation_grads(g));
+}
+
+/* The fused graph has no act_grad left, a matmul with the activation's output as a third
+ * input and a pool gradient carrying the ReLU, and gives the unfused graph's gradients to the
+ * bit (CPU). */
+static void test_fuse_act_grads(void **state)
+{
+    ig_ctx *ctx = *state;
+    float out[2][6][64] = {{{0}}};
+    for (int fuse = 0; fuse < 2; fuse++) {
+        ig_graph g;
+        int ids[13];
+        act_grads_graph(&g, fuse, ids);
+        int act_grads = 0, matmul3 = 0, pool_relu = 0;
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ig_node *n = &g.nodes[i];
+            act_grads += n->op == IG_OP_ACT_GRAD;
+            matmul3 += n->op == IG_OP_MATMUL && n->n_in == 3 && n->attrs.i[2] == IG_ACT_RELU;
+            pool_relu += n->op == IG_OP_POOL2D_GRAD && n->attrs.i[4] == IG_ACT_RELU;
+        }
+        assert_int_equal(act_grads, fuse ? 0 : 2);
+        assert_int_equal(matmul3, fuse);
+        assert_int_equal(pool_relu, fuse);
+        ig_program *p;
+        OK(ig_program_create(ctx, &g, &p));
+        for (int i = 0; i < 7; i++) {
+            float buf[64];
+            size_t n = ig_shape_numel(&p->g.vals[ids[i]].shape);
+            fill(buf, n, 40 + (uint64_t)i);
+            OK(ig_program_write(p, ids[i], buf, n * sizeof *buf));
+        }
+        OK(ig_program_run(p, NULL, NULL, NULL));
+        for (int i = 0; i < 6; i++)
+            OK(ig_program_read(p, ids[7 + i], out[fuse][i],
+                               ig_shape_numel(&p->g.vals[ids[7 + i]].shape) * sizeof(float)));
+        ig_program_destroy(p);
+    }
+    assert_memory_equal(out[0], out[1], sizeof out[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fuse_dense_act, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test_setup_teardown(test_fuse_conv_act, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_fuse_blocked),
+        cmocka_unit_test_setup_teardown(test_fuse_act_grads, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* fuse.c — graph passes that merge nodes before planning. */
+#include "ops/act_math.h"
 #include "ops/ops.h"
 
 /* The attribute holding the activation an op applies to its result (DENSE's attrs.i[1],
@@ -30,6 +31,38 @@ ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep)
         g->vals[x].node = -1; /* orphaned: read and written by no one */
         act->op = IG_OP_NOP;
         act->n_in = act->n_out = 0;
+    }
+    return IG_OK;
+}
+
+/* The activation gradient folded into the node that computes its dy:
+ *   matmul (an input gradient) → act_grad (dy, y)  becomes  matmul (a, b, y)
+ *   pool2d_grad (dy, x) → act_grad (·, x)           becomes  pool2d_grad with attrs.i[4]
+ * (max pooling after a ReLU: the pooled input is the activation's output), for the kinds whose
+ * derivative comes from y, when the act_grad is the intermediate's only reader. The fused
+ * kernels multiply by the same f'(y) the act_grad would: the same bits, one pass fewer. */
+ig_status ig_fuse_activation_grads(ig_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        ig_node *ag = &g->nodes[i];
+        if (ag->op != IG_OP_ACT_GRAD || ag->n_in != 2 || !ig_act_grad_from_y((int)ag->attrs.i[0])) continue;
+        int d = ag->in[0], y = ag->in[1], p = g->vals[d].node;
+        if (p < 0 || g->vals[d].alias_of >= 0 || g->vals[d].buf != IG_BUF_NONE || ig_graph_uses(g, d) != 1) continue;
+        ig_node *prod = &g->nodes[p];
+        if (prod->op == IG_OP_MATMUL && prod->n_in == 2) {
+            prod->in[prod->n_in++] = y;
+            prod->attrs.i[2] = ag->attrs.i[0];
+        } else if (prod->op == IG_OP_POOL2D_GRAD && prod->in[1] == y && prod->attrs.i[4] == IG_ACT_NONE) {
+            prod->attrs.i[4] = ag->attrs.i[0];
+        } else {
+            continue;
+        }
+        prod->attrs.f[0] = ag->attrs.f[0];
+        prod->out[0] = ag->out[0];
+        g->vals[ag->out[0]].node = p;
+        g->vals[d].node = -1; /* orphaned */
+        ag->op = IG_OP_NOP;
+        ag->n_in = ag->n_out = 0;
     }
     return IG_OK;
 }

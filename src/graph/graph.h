@@ -40,7 +40,7 @@ typedef struct ig_val {
 
 /* Small fixed attributes: each op documents which fields it reads. */
 typedef struct ig_attrs {
-    int64_t i[4];
+    int64_t i[6];
     float f[4];
     ig_shape shape;
 } ig_attrs;
@@ -147,6 +147,9 @@ ig_status ig_autodiff(ig_graph *g, int n_roots, const int *roots, const int *see
 
 /* Graph passes. */
 ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
+/* After autodiff: an activation's gradient folded into the matmul or pool gradient that
+ * computes what it multiplies (fuse.c). */
+ig_status ig_fuse_activation_grads(ig_graph *g);
 
 /* Moves the weight gradients (dense and convolution weights, a convolution's bias) to a side
  * stream, where they overlap with the rest of the backward pass, and gives each the main node

@@ -1,9 +1,12 @@
 /* dense.c — dense layers and the matrix ops of their gradients.
  *   DENSE     (x [n,k], w [m,k], b [m]?) -> act(x·wᵀ + b) [n,m]; attrs.i[1] = ig_act
- *   MATMUL    (a, b) -> op(a)·op(b); attrs.i[0], i[1] = transpose a, b
+ *   MATMUL    (a, b[, y]) -> op(a)·op(b); attrs.i[0], i[1] = transpose a, b. With y (a fused
+ *             ACT_GRAD, fuse.c): the product times f'(·) taken from y, the output of activation
+ *             attrs.i[2] (parameter attrs.f[0]), as ACT_GRAD (dy, y) computes it
  *   DENSE_WGRAD (dz [n,m], x [n,k]) -> dw = dzᵀ·x [m,k], db = column sums of dz [m]: the
  *             parameter gradients of a dense layer with bias, one op so that a backend can
  *             reduce the bias gradient inside the GEMM (cuBLASLt's BGRADB epilogue) */
+#include "ops/act_math.h"
 #include "ops/ops.h"
 
 static ig_status dense_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
@@ -87,6 +90,10 @@ static ig_status matmul_infer(const ig_graph *g, const ig_node *n, ig_shape *s, 
                        ig_shape_str(a, x, sizeof x), ig_shape_str(b, y, sizeof y));
     s[0] = ig_shape_make(2, (int64_t[]){m, nn});
     t[0] = IG_F32;
+    if (n->n_in == 3 && (ig_in(g, n, 2)->shape.ndim != 2 || ig_in(g, n, 2)->shape.d[0] != m ||
+                         ig_in(g, n, 2)->shape.d[1] != nn || !ig_act_grad_from_y((int)n->attrs.i[2])))
+        return ig_fail(IG_ERR_INTERNAL, "matmul '%s': a fused activation gradient needs y [%lld, %lld] and a kind "
+                       "whose derivative comes from y", n->name, (long long)m, (long long)nn);
     return IG_OK;
 }
 
@@ -97,7 +104,7 @@ static double matmul_flops(const ig_graph *g, const ig_node *n)
     return 2.0 * (double)m * (double)k1 * (double)nn;
 }
 
-const ig_op_def ig_op_matmul_def = {"matmul", 2, 2, 1, matmul_infer, NULL, matmul_flops, false, false};
+const ig_op_def ig_op_matmul_def = {"matmul", 2, 3, 1, matmul_infer, NULL, matmul_flops, false, false};
 
 static ig_status wgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {

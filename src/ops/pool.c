@@ -3,10 +3,13 @@
  *     max, avg: y [n, c, (h + 2p − k)/s + 1, (w + 2p − k)/s + 1], square windows; max
  *       skips padding, avg counts it (count_include_pad=True);
  *     global avg: y [n, c], the mean of each plane (kernel, stride, padding unused).
- *   POOL2D_GRAD (dy, x) -> dx, same attributes. It reads x rather than indices saved by the
+ *   POOL2D_GRAD (dy, x) -> dx, same attributes, and attrs.i[4]: an activation whose output x
+ *     is (a fused ACT_GRAD, fuse.c: dx times f'(·) taken from x, parameter attrs.f[0]), or
+ *     IG_ACT_NONE. It reads x rather than indices saved by the
  *     forward pass: max pooling finds each window's argmax again, so the forward pass writes
  *     one output and the backward pass gathers per input (no atomics, one summation order
  *     on every backend). Average modes read only x's shape. */
+#include "ops/act_math.h"
 #include "ops/pool.h"
 #include "ops/ops.h"
 
@@ -19,7 +22,8 @@ ig_pool_geom ig_pool_geom_of(const ig_graph *g, const ig_node *n, int64_t *plane
 {
     const ig_shape *x = &ig_in(g, n, n->op == IG_OP_POOL2D_GRAD ? 1 : 0)->shape;
     ig_pool_geom geo = {.h = x->d[2], .w = x->d[3], .oh = 1, .ow = 1, .mode = (int)n->attrs.i[0],
-                        .k = (int)n->attrs.i[1], .s = (int)n->attrs.i[2], .p = (int)n->attrs.i[3]};
+                        .k = (int)n->attrs.i[1], .s = (int)n->attrs.i[2], .p = (int)n->attrs.i[3],
+                        .act = n->op == IG_OP_POOL2D_GRAD ? (int)n->attrs.i[4] : IG_ACT_NONE, .act_p = n->attrs.f[0]};
     if (geo.mode != IG_POOL_GLOBAL_AVG) {
         geo.oh = (geo.h + 2 * geo.p - geo.k) / geo.s + 1;
         geo.ow = (geo.w + 2 * geo.p - geo.k) / geo.s + 1;

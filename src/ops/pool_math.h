@@ -15,6 +15,8 @@ enum { IG_POOL_MAX = 0, IG_POOL_AVG = 1, IG_POOL_GLOBAL_AVG = 2 };
 typedef struct ig_pool_geom {
     int64_t h, w, oh, ow;
     int mode, k, s, p;
+    int act;     /* the gradient's fused activation (POOL2D_GRAD's attrs.i[4]), or IG_ACT_NONE */
+    float act_p; /* its parameter */
 } ig_pool_geom;
 
 /* Index in the plane of the window's first maximum (PyTorch's rule, scanning row by row: a

@@ -117,5 +117,8 @@ ig_status ig_cpu_batchnorm_dx(const ig_graph *g, const ig_node *n, void *const *
 
 /* tanh in place (dense with tanh, and the standalone op). */
 void ig_cpu_tanh_inplace(float *x, size_t n);
+/* dx = dy·f'(xy), ACT_GRAD's arithmetic (xy: x, or y for the kinds of ig_act_grad_from_y); dx
+ * may be dy. */
+void ig_cpu_act_grad_apply(int act, float p, const float *dy, const float *xy, float *dx, size_t len);
 
 #endif /* IG_CPU_H */

@@ -70,5 +70,7 @@ ig_status ig_cpu_matmul(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     cpu_gemm p = gemm_of(g, n, bases);
     ig_cpu_gemm(&p, bases[CPU_BUF_SCRATCH]);
+    if (n->op == IG_OP_MATMUL && n->n_in == 3) /* a fused activation gradient */
+        ig_cpu_act_grad_apply((int)n->attrs.i[2], n->attrs.f[0], p.c, CPU_F32(2), p.c, (size_t)p.m * p.n);
     return IG_OK;
 }

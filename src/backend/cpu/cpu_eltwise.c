@@ -105,14 +105,8 @@ ig_status ig_cpu_act(const ig_graph *g, const ig_node *n, void *const *bases)
     return IG_OK;
 }
 
-ig_status ig_cpu_act_grad(const ig_graph *g, const ig_node *n, void *const *bases)
+void ig_cpu_act_grad_apply(int act, float p, const float *dy, const float *xy, float *dx, size_t len)
 {
-    size_t len = numel_in(g, n, 0);
-    int act = (int)n->attrs.i[0];
-    float p = n->attrs.f[0];
-    /* inputs (dy, y) or (dy, y, x): the derivative's argument is the last */
-    const float *dy = CPU_F32(0), *xy = CPU_F32(n->n_in - 1);
-    float *dx = CPU_OUT(0);
 #pragma omp parallel if (len > CPU_PAR_MIN)
     {
         size_t lo, hi;
@@ -121,6 +115,13 @@ ig_status ig_cpu_act_grad(const ig_graph *g, const ig_node *n, void *const *base
         else if (act == IG_ACT_TANH) tanh_grad_span(dy + lo, xy + lo, dx + lo, hi - lo);
         else act_grad_span(act, p, dy + lo, xy + lo, dx + lo, hi - lo);
     }
+}
+
+ig_status ig_cpu_act_grad(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    /* inputs (dy, y) or (dy, y, x): the derivative's argument is the last */
+    ig_cpu_act_grad_apply((int)n->attrs.i[0], n->attrs.f[0], CPU_F32(0), CPU_F32(n->n_in - 1), CPU_OUT(0),
+                          numel_in(g, n, 0));
     return IG_OK;
 }
 

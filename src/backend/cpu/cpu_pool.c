@@ -8,6 +8,7 @@
  * depends on the data, so branches would be mispredicted half the time), and with AVX-512
  * a row of up to 16 outputs is one masked step, however short the row. */
 #include "backend/cpu/cpu.h"
+#include "ops/act_math.h"
 #include "ops/pool.h"
 
 #include <string.h>
@@ -183,6 +184,18 @@ static void pool_grad_plane(const float *dy, const float *x, float *dx, const ig
         }
 }
 
+/* One plane's gradient through the 2 × 2 max-pool rows of `max2`. */
+static void max2_grad_plane(const max2_isa *max2, const float *xc, const float *dyc, float *dxc, const ig_pool_geom *geo)
+{
+    /* rows and a column beyond the last window (odd sizes) belong to none */
+    for (int64_t oy = 0; oy < geo->oh; oy++) {
+        float *d0 = dxc + 2 * oy * geo->w;
+        max2->grad_row(xc + 2 * oy * geo->w, xc + (2 * oy + 1) * geo->w, dyc + oy * geo->ow, d0, d0 + geo->w, geo->ow);
+        if (geo->w & 1) d0[geo->w - 1] = d0[2 * geo->w - 1] = 0.0f;
+    }
+    if (geo->h & 1) memset(dxc + (geo->h - 1) * geo->w, 0, (size_t)geo->w * sizeof *dxc);
+}
+
 ig_status ig_cpu_pool2d_grad(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     int64_t planes;
@@ -195,18 +208,11 @@ ig_status ig_cpu_pool2d_grad(const ig_graph *g, const ig_node *n, void *const *b
     for (int64_t c = 0; c < planes; c++) {
         const float *xc = x + c * in;
         float *dxc = dx + c * in;
-        if (!max2) {
-            pool_grad_plane(dy + c * out, xc, dxc, &geo);
-            continue;
-        }
-        /* rows and a column beyond the last window (odd sizes) belong to none */
-        for (int64_t oy = 0; oy < geo.oh; oy++) {
-            float *d0 = dxc + 2 * oy * geo.w;
-            max2->grad_row(xc + 2 * oy * geo.w, xc + (2 * oy + 1) * geo.w, dy + c * out + oy * geo.ow, d0, d0 + geo.w,
-                          geo.ow);
-            if (geo.w & 1) d0[geo.w - 1] = d0[2 * geo.w - 1] = 0.0f;
-        }
-        if (geo.h & 1) memset(dxc + (geo.h - 1) * geo.w, 0, (size_t)geo.w * sizeof *dxc);
+        if (max2) max2_grad_plane(max2, xc, dy + c * out, dxc, &geo);
+        else pool_grad_plane(dy + c * out, xc, dxc, &geo);
+        /* a fused activation gradient; x is the activation's output */
+        if (geo.act != IG_ACT_NONE) ig_cpu_act_grad_apply(geo.act, geo.act_p, dxc, xc, dxc, (size_t)in);
     }
     return IG_OK;
 }
+

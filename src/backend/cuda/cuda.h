@@ -64,8 +64,9 @@ void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void
 void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n, cudaStream_t s);
 
 /* Our GEMM for small products (cuda_sgemm.cu): c[m, n] = act(op(a)·op(b) + bias) in
- * row-major terms (op transposes when ta / tb; bias, indexed by column, may be NULL), and,
- * when bgrad is set, bgrad[i] = Σ_k op(a)[i, k]. Split over k; the parts meet in `partials`
+ * row-major terms (op transposes when ta / tb; bias, indexed by column, may be NULL), or
+ * op(a)·op(b)·f'(·) of activation dact from its output dact_y, and, when bgrad is set,
+ * bgrad[i] = Σ_k op(a)[i, k]. Split over k; the parts meet in `partials`
  * (plan.partial_floats floats) and `counters` (plan.tiles ints, zero between launches). The
  * same bits every run. */
 typedef struct ig_sgemm_plan {
@@ -77,8 +78,9 @@ typedef struct ig_sgemm_args {
     float *c, *bgrad;
     int m, n, k, lda, ldb, ldc;
     bool ta, tb;
-    int act;
+    int act, dact; /* dact: times f'(·) of that activation, from its output dact_y [m, n] */
     float act_p;
+    const float *dact_y;
     float *partials;
     int *counters;
     /* set by ig_cuda_sgemm from the plan */

@@ -101,7 +101,8 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
     if (plan->counters) {
         ig_sgemm_args args = {.a = a, .b = b, .bias = epi->bias, .c = c, .bgrad = epi->bgrad, .m = (int)m, .n = (int)n,
                               .k = (int)k, .lda = (int)lda, .ldb = (int)ldb, .ldc = (int)n, .ta = ta, .tb = tb,
-                              .act = epi->act, .act_p = epi->act_p, .partials = cu->workspace[cu->cur],
+                              .act = epi->act, .act_p = epi->act_p, .dact = epi->dact, .dact_y = epi->dact_y,
+                              .partials = cu->workspace[cu->cur],
                               .counters = plan->counters};
         ig_cuda_sgemm(&plan->own, args, s);
         return IG_OK;
@@ -125,6 +126,7 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
     IG_TRY(set_vector(plan, epi));
     LT_TRY(matmul(cu, plan, a, b, c));
     if (epi->act != IG_ACT_NONE && !relu) ig_cuda_act(c, c, (size_t)(m * n), epi->act, epi->act_p, s);
+    if (epi->dact != IG_ACT_NONE) ig_cuda_act_grad(c, epi->dact_y, NULL, c, (size_t)(m * n), epi->dact, epi->act_p, s);
     return IG_OK;
 }
 

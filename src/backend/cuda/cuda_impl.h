@@ -67,13 +67,16 @@ typedef struct ig_cuda_gemm {
 } ig_cuda_gemm;
 
 /* What a GEMM's epilogue adds: a bias and an activation (an ig_act kind and its parameter) in
- * the forward pass, or the row sums of op(a) (the bias gradient, cuBLASLt's BGRADB) in the
- * backward pass. */
+ * the forward pass; in the backward pass the row sums of op(a) (the bias gradient, cuBLASLt's
+ * BGRADB), or the factor f'(·) of activation `dact` taken from its output dact_y (a fused
+ * ACT_GRAD). */
 typedef struct ig_cuda_epilogue {
     const float *bias;
     int act;
     float act_p;
     float *bgrad;
+    int dact;
+    const float *dact_y;
 } ig_cuda_epilogue;
 
 /* A convolution's cuDNN execution plan (cuda_conv.c), with every descriptor it was built

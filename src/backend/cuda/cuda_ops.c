@@ -34,9 +34,10 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_MATMUL: {
         const ig_shape *as = &g->vals[n->in[0]].shape, *bs = &g->vals[n->in[1]].shape;
         bool ta = n->attrs.i[0], tb = n->attrs.i[1];
+        ig_cuda_epilogue epi = {0};
+        if (n->n_in == 3) epi = (ig_cuda_epilogue){.dact = (int)n->attrs.i[2], .act_p = n->attrs.f[0], .dact_y = IN(2)};
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], ta, tb, ta ? as->d[1] : as->d[0], tb ? bs->d[0] : bs->d[1],
-                                ta ? as->d[0] : as->d[1], IN(0), as->d[1], IN(1), bs->d[1], OUT(0),
-                                &(ig_cuda_epilogue){0}));
+                                ta ? as->d[0] : as->d[1], IN(0), as->d[1], IN(1), bs->d[1], OUT(0), &epi));
         break;
     }
     case IG_OP_DENSE_WGRAD: {

@@ -3,7 +3,15 @@
  * Index arithmetic is 32-bit where the tensor allows (64-bit division is a long instruction
  * sequence on a GPU, and these kernels do little else). */
 #include "cuda.h"
+#include "ops/act_math.h"
 #include "ops/pool_math.h"
+
+/* the gradient d of an input whose value is x, times a fused activation's f'(x) (x being that
+ * activation's output), as ACT_GRAD would */
+static __device__ inline float fused_act(const ig_pool_geom &g, float d, float x)
+{
+    return g.act == IG_ACT_NONE ? d : d * ig_act_deriv(g.act, g.act_p, 0.0f, x);
+}
 
 #include <limits.h>
 
@@ -20,7 +28,8 @@ template <typename I> __global__ void pool2d_grad_kernel(const float *dy, const 
     I i = (I)blockIdx.x * blockDim.x + threadIdx.x, in = (I)(g.h * g.w);
     if (i >= planes * in) return;
     I c = i / in, p = i % in;
-    dx[i] = ig_pool_grad(dy + (int64_t)c * g.oh * g.ow, x + (int64_t)c * in, &g, p / (I)g.w, p % (I)g.w);
+    dx[i] = fused_act(g, ig_pool_grad(dy + (int64_t)c * g.oh * g.ow, x + (int64_t)c * in, &g, p / (I)g.w, p % (I)g.w),
+                      x[i]);
 }
 
 /* Windows that tile the plane exactly (kernel = stride, no padding, sides multiples of it):
@@ -39,7 +48,7 @@ __global__ void pool2d_grad_tiled_kernel(const float *dy, const float *x, float 
     for (int ky = 0; ky < g.k; ky++)
         for (int kx = 0; kx < g.k; kx++) {
             int64_t at = (int64_t)(oy * g.k + ky) * g.w + ox * g.k + kx;
-            dp[at] = g.mode == IG_POOL_MAX ? (at == best ? d : 0.0f) : avg;
+            dp[at] = fused_act(g, g.mode == IG_POOL_MAX ? (at == best ? d : 0.0f) : avg, xp[at]);
         }
 }
 

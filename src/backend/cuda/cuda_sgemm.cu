@@ -148,7 +148,10 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
 #pragma unroll
         for (int j = 0; j < TN; j++) {
             int c = n0 + tx * TN + j;
-            if (c < g.n) g.c[(size_t)r * g.ldc + c] = ig_act_fwd(g.act, g.act_p, g.bias ? acc[i][j] + g.bias[c] : acc[i][j]);
+            if (c >= g.n) continue;
+            size_t o = (size_t)r * g.ldc + c;
+            float v = ig_act_fwd(g.act, g.act_p, g.bias ? acc[i][j] + g.bias[c] : acc[i][j]);
+            g.c[o] = g.dact ? v * ig_act_deriv(g.dact, g.act_p, 0.0f, g.dact_y[o]) : v;
         }
     }
     if (row_sums && tid < BM && m0 + tid < g.m) g.bgrad[m0 + tid] = rsum;
