@@ -118,7 +118,8 @@ ig_status ig_cpu_batchnorm_dx(const ig_graph *g, const ig_node *n, void *const *
 /* tanh in place (dense with tanh, and the standalone op). */
 void ig_cpu_tanh_inplace(float *x, size_t n);
 /* dx = dy·f'(xy), ACT_GRAD's arithmetic (xy: x, or y for the kinds of ig_act_grad_from_y); dx
- * may be dy. */
+ * may be dy. _span on the calling thread, _apply across the OpenMP team. */
+void ig_cpu_act_grad_span(int act, float p, const float *dy, const float *xy, float *dx, size_t len);
 void ig_cpu_act_grad_apply(int act, float p, const float *dy, const float *xy, float *dx, size_t len);
 
 #endif /* IG_CPU_H */

@@ -105,15 +105,20 @@ ig_status ig_cpu_act(const ig_graph *g, const ig_node *n, void *const *bases)
     return IG_OK;
 }
 
+void ig_cpu_act_grad_span(int act, float p, const float *dy, const float *xy, float *dx, size_t len)
+{
+    if (act == IG_ACT_RELU) relu_grad_span(dy, xy, dx, len);
+    else if (act == IG_ACT_TANH) tanh_grad_span(dy, xy, dx, len);
+    else act_grad_span(act, p, dy, xy, dx, len);
+}
+
 void ig_cpu_act_grad_apply(int act, float p, const float *dy, const float *xy, float *dx, size_t len)
 {
 #pragma omp parallel if (len > CPU_PAR_MIN)
     {
         size_t lo, hi;
         cpu_share(len, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        if (act == IG_ACT_RELU) relu_grad_span(dy + lo, xy + lo, dx + lo, hi - lo);
-        else if (act == IG_ACT_TANH) tanh_grad_span(dy + lo, xy + lo, dx + lo, hi - lo);
-        else act_grad_span(act, p, dy + lo, xy + lo, dx + lo, hi - lo);
+        ig_cpu_act_grad_span(act, p, dy + lo, xy + lo, dx + lo, hi - lo);
     }
 }
 

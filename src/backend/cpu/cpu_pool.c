@@ -211,7 +211,7 @@ ig_status ig_cpu_pool2d_grad(const ig_graph *g, const ig_node *n, void *const *b
         if (max2) max2_grad_plane(max2, xc, dy + c * out, dxc, &geo);
         else pool_grad_plane(dy + c * out, xc, dxc, &geo);
         /* a fused activation gradient; x is the activation's output */
-        if (geo.act != IG_ACT_NONE) ig_cpu_act_grad_apply(geo.act, geo.act_p, dxc, xc, dxc, (size_t)in);
+        if (geo.act != IG_ACT_NONE) ig_cpu_act_grad_span(geo.act, geo.act_p, dxc, xc, dxc, (size_t)in);
     }
     return IG_OK;
 }
