@@ -107,28 +107,31 @@ void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t 
  * ≤ IG_CONV_DIRECT_WEIGHTS floats, so they fit in shared memory), where cuDNN's engines have
  * too short a reduction: the forward pass with bias and activation, and the weight gradient,
  * reduced in a fixed order through `scratch` (at most IG_CONV_DIRECT_WEIGHTS ·
- * IG_CONV_DIRECT_PARTS floats). */
+ * IG_CONV_DIRECT_PARTS floats) and `counters` (one int per chunk of filters, zero before and
+ * after). */
 #define IG_CONV_DIRECT_WEIGHTS 8192
 #define IG_CONV_DIRECT_PARTS 64
 bool ig_cuda_conv_direct_fits(const ig_conv_geom *q);
 void ig_cuda_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const ig_conv_geom *q, int act,
                              float p, cudaStream_t s);
 void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, const ig_conv_geom *q, float *scratch,
-                               cudaStream_t s);
+                               int *counters, cudaStream_t s);
 
 /* Batch normalisation (src/ops/batchnorm.c) over x of geometry g; deterministic (fixed
  * reduction orders). `scratch` holds ig_cuda_bn_scratch(g) bytes for per-block partial
- * results, on the stream's shared workspace. ig_cuda_batchnorm updates rmean and rvar in
+ * results, on the stream's shared workspace; `counters`, g->c ints that are zero before and
+ * after, elect each channel's finishing block. ig_cuda_batchnorm updates rmean and rvar in
  * training; dgamma and dbeta are NULL for an evaluation-mode dx. */
 size_t ig_cuda_bn_scratch(const ig_bn_geom *g);
 void ig_cuda_batchnorm(const float *x, const float *gamma, const float *beta, float *rmean, float *rvar, float *y,
                        float *saved, const ig_bn_geom *g, int training, float momentum, float eps, float *scratch,
-                       cudaStream_t s);
+                       int *counters, cudaStream_t s);
 void ig_cuda_batchnorm_grad(const float *dy, const float *x, const float *saved, float *dgamma, float *dbeta,
-                            const ig_bn_geom *g, float *scratch, cudaStream_t s);
+                            const ig_bn_geom *g, float *scratch, int *counters, cudaStream_t s);
 /* CHANNEL_SUM: the sum of x over every axis but the channel's, by the same reduction as the
  * statistics (scratch: ig_cuda_bn_scratch(g) bytes). */
-void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, cudaStream_t s);
+void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, int *counters,
+                         cudaStream_t s);
 void ig_cuda_batchnorm_dx(const float *dy, const float *x, const float *gamma, const float *saved,
                           const float *dgamma, const float *dbeta, float *dx, const ig_bn_geom *g, cudaStream_t s);
 

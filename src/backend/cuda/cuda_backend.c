@@ -460,6 +460,10 @@ static void cuda_destroy(ig_backend *be)
                 cudaFree(cu->workspace[i]);
                 ig_stats_device(be->ctx, -(ptrdiff_t)cu->workspace_bytes[i]);
             }
+            if (cu->counters[i]) {
+                cudaFree(cu->counters[i]);
+                ig_stats_device(be->ctx, -(ptrdiff_t)(IG_CUDA_COUNTERS * sizeof(int)));
+            }
             if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
         }
         if (cu->lt) cublasLtDestroy(cu->lt);
@@ -495,6 +499,9 @@ static ig_status init(ig_backend *be)
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
         cu->workspace_bytes[i] = IG_CUDA_WORKSPACE;
         ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
+        CU_TRY(cudaMalloc((void **)&cu->counters[i], IG_CUDA_COUNTERS * sizeof(int)));
+        ig_stats_device(be->ctx, (ptrdiff_t)(IG_CUDA_COUNTERS * sizeof(int)));
+        CU_TRY(cudaMemsetAsync(cu->counters[i], 0, IG_CUDA_COUNTERS * sizeof(int), cu->stream[i]));
     }
     CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));

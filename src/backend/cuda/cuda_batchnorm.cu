@@ -1,8 +1,9 @@
 /* cuda_batchnorm.cu — BATCHNORM and its gradients (src/ops/batchnorm.c), deterministic: every
- * reduction has a fixed order and no atomics, so a run repeats to the bit.
+ * reduction has a fixed order, so a run repeats to the bit.
  * A channel's sums are split over `parts` blocks (a fixed function of the shape, so that a
  * large channel is not left to one block), each writing a partial result into the scratch;
- * then one warp per channel combines its partials in order. The statistics are combined as
+ * the channel's last block to do so (an atomic count per channel elects it, in one launch:
+ * no second kernel to wait for) combines the partials in order with one warp. The statistics are combined as
  * (count, mean, M2) triples (Chan et al.), each thread's own from sums shifted by its first
  * value, which keeps the variance accurate when the mean is large against the spread.
  * Elementwise passes read float4s where a plane's length allows. The per-element math is
@@ -108,8 +109,47 @@ static __device__ inline moments warp_merge(moments m)
     return m;
 }
 
-/* Block (ch, p): the moments of part p of channel ch into scratch[(ch·parts + p)·3 ..]. */
-template <int V> static __global__ void __launch_bounds__(THREADS) stats_kernel(const float *x, ig_bn_geom g, float *scratch)
+/* One warp (lane = its lane) finishing channel ch: its parts in order, then the mean and
+ * 1/std into saved and the running statistics moved towards the batch's. */
+static __device__ void stats_finish(int64_t ch, int lane, const float *scratch, int64_t parts, int64_t c, int64_t count,
+                                    float momentum, float eps, float *saved, float *rmean, float *rvar)
+{
+    moments m = {0, 0, 0};
+    for (int64_t p = lane; p < parts; p += 32) {
+        const float *in = scratch + (ch * parts + p) * 3;
+        m = merge(m, moments{__ldcg(in), __ldcg(in + 1), __ldcg(in + 2)});
+    }
+    m = warp_merge(m);
+    if (lane != 0) return;
+    float var = fmaxf(m.m2 / m.n, 0.0f); /* biased; rounding may leave M2 a hair below 0 */
+    saved[ch] = m.mean;
+    saved[c + ch] = ig_bn_invstd(var, eps);
+    rmean[ch] = ig_bn_running(rmean[ch], m.mean, momentum);
+    rvar[ch] = ig_bn_running(rvar[ch], ig_bn_unbiased(var, count), momentum);
+}
+
+/* Whether this block is the last of its channel's `parts` to have parked its partial result
+ * (thread 0 asks; every thread learns it), which then finishes the channel: the partials are
+ * added in the same order whichever block comes last. The counter is left at zero. */
+static __device__ bool last_of_channel(int *counters, uint64_t ch, uint64_t parts)
+{
+    __shared__ bool last;
+    if (threadIdx.x == 0) {
+        __threadfence(); /* the partial is visible before the count says so */
+        last = atomicAdd(&counters[ch], 1) == (int)parts - 1;
+        if (last) counters[ch] = 0;
+    }
+    __syncthreads();
+    if (last) __threadfence();
+    return last;
+}
+
+/* Block (ch, p): the moments of part p of channel ch into scratch[(ch·parts + p)·3 ..]; the
+ * channel's last block finishes it (stats_finish). */
+template <int V>
+static __global__ void __launch_bounds__(THREADS) stats_kernel(const float *x, ig_bn_geom g, float *scratch, int *counters,
+                                                               float momentum, float eps, float *saved, float *rmean,
+                                                               float *rvar)
 {
     uint64_t ch = blockIdx.x, parts = gridDim.y, per_plane = g.hw / V, lo, hi;
     block_range(g.n * per_plane, parts, &lo, &hi);
@@ -129,33 +169,13 @@ template <int V> static __global__ void __launch_bounds__(THREADS) stats_kernel(
     m = warp_merge(m);
     if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5] = m;
     __syncthreads();
-    if (threadIdx.x != 0) return;
-    for (int w = 1; w < WARPS; w++) m = merge(m, warps[w]);
-    float *out = scratch + (ch * parts + blockIdx.y) * 3;
-    out[0] = m.n, out[1] = m.mean, out[2] = m.m2;
-}
-
-/* One warp per channel: its parts in order, then the mean and 1/std into saved and the
- * running statistics moved towards the batch's. */
-static __global__ void __launch_bounds__(THREADS) stats_finish_kernel(const float *scratch, int64_t parts, int64_t c,
-                                                                      int64_t count, float momentum, float eps,
-                                                                      float *saved, float *rmean, float *rvar)
-{
-    int64_t ch = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
-    int lane = threadIdx.x & 31;
-    if (ch >= c) return; /* a whole warp leaves together: the shuffles stay full */
-    moments m = {0, 0, 0};
-    for (int64_t p = lane; p < parts; p += 32) {
-        const float *in = scratch + (ch * parts + p) * 3;
-        m = merge(m, moments{in[0], in[1], in[2]});
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < WARPS; w++) m = merge(m, warps[w]);
+        float *out = scratch + (ch * parts + blockIdx.y) * 3;
+        out[0] = m.n, out[1] = m.mean, out[2] = m.m2;
     }
-    m = warp_merge(m);
-    if (lane != 0) return;
-    float var = fmaxf(m.m2 / m.n, 0.0f); /* biased; rounding may leave M2 a hair below 0 */
-    saved[ch] = m.mean;
-    saved[c + ch] = ig_bn_invstd(var, eps);
-    rmean[ch] = ig_bn_running(rmean[ch], m.mean, momentum);
-    rvar[ch] = ig_bn_running(rvar[ch], ig_bn_unbiased(var, count), momentum);
+    if (!last_of_channel(counters, ch, parts) || threadIdx.x >= 32) return;
+    stats_finish(ch, threadIdx.x, scratch, parts, g.c, g.n * g.hw, momentum, eps, saved, rmean, rvar);
 }
 
 /* Evaluation: the statistics are the running ones. */
@@ -185,11 +205,31 @@ static __global__ void __launch_bounds__(THREADS) apply_kernel(const float *x, c
 
 /* ---------------------------------------------------------------- gradients */
 
-/* Block (ch, p): Σ dy and Σ dy·(x − mean) over part p of channel ch; only Σ dy where x is
- * NULL (CHANNEL_SUM). */
+/* One warp finishing channel ch: dβ = Σ dy, dγ = Σ dy·(x − mean)·invstd (unless NULL), the
+ * parts in order. */
+static __device__ void grad_finish(int64_t ch, int lane, const float *scratch, int64_t parts, int64_t c,
+                                   const float *saved, float *dgamma, float *dbeta)
+{
+    float s_dy = 0, s_dyx = 0;
+    for (int64_t p = lane; p < parts; p += 32) {
+        s_dy += __ldcg(scratch + (ch * parts + p) * 3);
+        s_dyx += __ldcg(scratch + (ch * parts + p) * 3 + 1);
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        s_dy += __shfl_down_sync(FULL, s_dy, o);
+        s_dyx += __shfl_down_sync(FULL, s_dyx, o);
+    }
+    if (lane != 0) return;
+    dbeta[ch] = s_dy;
+    if (dgamma) dgamma[ch] = s_dyx * saved[c + ch];
+}
+
+/* Block (ch, p): Σ dy and Σ dy·(x − mean) over part p of channel ch (only Σ dy where x is
+ * NULL: CHANNEL_SUM); the channel's last block finishes it (grad_finish). */
 template <int V>
 static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, const float *x, const float *saved,
-                                                              ig_bn_geom g, float *scratch)
+                                                              ig_bn_geom g, float *scratch, int *counters,
+                                                              float *dgamma, float *dbeta)
 {
     uint64_t ch = blockIdx.x, parts = gridDim.y, per_plane = g.hw / V, lo, hi;
     block_range(g.n * per_plane, parts, &lo, &hi);
@@ -209,32 +249,13 @@ static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, c
     __shared__ float warps[2][WARPS];
     if ((threadIdx.x & 31) == 0) warps[0][threadIdx.x >> 5] = s_dy, warps[1][threadIdx.x >> 5] = s_dyx;
     __syncthreads();
-    if (threadIdx.x != 0) return;
-    for (int w = 1; w < WARPS; w++) s_dy += warps[0][w], s_dyx += warps[1][w];
-    float *out = scratch + (ch * parts + blockIdx.y) * 3;
-    out[0] = s_dy, out[1] = s_dyx;
-}
-
-/* One warp per channel: dβ = Σ dy, dγ = Σ dy·(x − mean)·invstd (unless NULL), the parts in
- * order. */
-static __global__ void __launch_bounds__(THREADS) grad_finish_kernel(const float *scratch, int64_t parts, int64_t c,
-                                                                     const float *saved, float *dgamma, float *dbeta)
-{
-    int64_t ch = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
-    int lane = threadIdx.x & 31;
-    if (ch >= c) return; /* a whole warp leaves together */
-    float s_dy = 0, s_dyx = 0;
-    for (int64_t p = lane; p < parts; p += 32) {
-        s_dy += scratch[(ch * parts + p) * 3];
-        s_dyx += scratch[(ch * parts + p) * 3 + 1];
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < WARPS; w++) s_dy += warps[0][w], s_dyx += warps[1][w];
+        float *out = scratch + (ch * parts + blockIdx.y) * 3;
+        out[0] = s_dy, out[1] = s_dyx;
     }
-    for (int o = 16; o > 0; o >>= 1) {
-        s_dy += __shfl_down_sync(FULL, s_dy, o);
-        s_dyx += __shfl_down_sync(FULL, s_dyx, o);
-    }
-    if (lane != 0) return;
-    dbeta[ch] = s_dy;
-    if (dgamma) dgamma[ch] = s_dyx * saved[c + ch];
+    if (!last_of_channel(counters, ch, parts) || threadIdx.x >= 32) return;
+    grad_finish(ch, threadIdx.x, scratch, parts, g.c, saved, dgamma, dbeta);
 }
 
 /* dgamma and dbeta NULL in evaluation */
@@ -270,19 +291,14 @@ static unsigned grid_for(uint64_t units)
     return (unsigned)(blocks > 65536 ? 65536 : blocks ? blocks : 1);
 }
 
-static unsigned channel_warps_grid(int64_t c) { return (unsigned)((c + WARPS - 1) / WARPS); }
-
 extern "C" void ig_cuda_batchnorm(const float *x, const float *gamma, const float *beta, float *rmean, float *rvar,
                                   float *y, float *saved, const ig_bn_geom *g, int training, float momentum, float eps,
-                                  float *scratch, cudaStream_t s)
+                                  float *scratch, int *counters, cudaStream_t s)
 {
-    int64_t parts = parts_of(g);
-    dim3 split((unsigned)g->c, (unsigned)parts);
+    dim3 split((unsigned)g->c, (unsigned)parts_of(g));
     if (training) {
-        if (vec4(g)) stats_kernel<4><<<split, THREADS, 0, s>>>(x, *g, scratch);
-        else stats_kernel<1><<<split, THREADS, 0, s>>>(x, *g, scratch);
-        stats_finish_kernel<<<channel_warps_grid(g->c), THREADS, 0, s>>>(scratch, parts, g->c, g->n * g->hw, momentum,
-                                                                         eps, saved, rmean, rvar);
+        if (vec4(g)) stats_kernel<4><<<split, THREADS, 0, s>>>(x, *g, scratch, counters, momentum, eps, saved, rmean, rvar);
+        else stats_kernel<1><<<split, THREADS, 0, s>>>(x, *g, scratch, counters, momentum, eps, saved, rmean, rvar);
     } else {
         eval_stats_kernel<<<(unsigned)((g->c + THREADS - 1) / THREADS), THREADS, 0, s>>>(rmean, rvar, g->c, eps, saved);
     }
@@ -292,18 +308,17 @@ extern "C" void ig_cuda_batchnorm(const float *x, const float *gamma, const floa
 }
 
 extern "C" void ig_cuda_batchnorm_grad(const float *dy, const float *x, const float *saved, float *dgamma,
-                                       float *dbeta, const ig_bn_geom *g, float *scratch, cudaStream_t s)
+                                       float *dbeta, const ig_bn_geom *g, float *scratch, int *counters, cudaStream_t s)
 {
-    int64_t parts = parts_of(g);
-    dim3 split((unsigned)g->c, (unsigned)parts);
-    if (vec4(g)) grad_kernel<4><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch);
-    else grad_kernel<1><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch);
-    grad_finish_kernel<<<channel_warps_grid(g->c), THREADS, 0, s>>>(scratch, parts, g->c, saved, dgamma, dbeta);
+    dim3 split((unsigned)g->c, (unsigned)parts_of(g));
+    if (vec4(g)) grad_kernel<4><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch, counters, dgamma, dbeta);
+    else grad_kernel<1><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch, counters, dgamma, dbeta);
 }
 
-extern "C" void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, cudaStream_t s)
+extern "C" void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, int *counters,
+                                    cudaStream_t s)
 {
-    ig_cuda_batchnorm_grad(x, NULL, NULL, NULL, sum, g, scratch, s);
+    ig_cuda_batchnorm_grad(x, NULL, NULL, NULL, sum, g, scratch, counters, s);
 }
 
 extern "C" void ig_cuda_batchnorm_dx(const float *dy, const float *x, const float *gamma, const float *saved,

@@ -268,7 +268,7 @@ ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, c
     if (n->op != IG_OP_CONV2D_DGRAD && ig_cuda_conv_direct_fits(&q)) {
         /* few input channels: our direct kernels (the scratch, ≤ 2 MiB, fits the workspace) */
         if (n->op == IG_OP_CONV2D) ig_cuda_conv_direct_fwd(a, b, bias, out, &q, (int)n->attrs.i[2], n->attrs.f[0], s);
-        else ig_cuda_conv_direct_wgrad(a, b, out, &q, cu->workspace[cu->cur], s);
+        else ig_cuda_conv_direct_wgrad(a, b, out, &q, cu->workspace[cu->cur], cu->counters[cu->cur], s);
         return IG_OK;
     }
     const conv_kind *k = &kinds[n->op - IG_OP_CONV2D];

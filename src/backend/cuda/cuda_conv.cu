@@ -44,8 +44,9 @@ extern "C" void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t 
  * one thread per output pixel loads its C·9 inputs into registers once and produces every
  * filter's output, the weights in shared memory. Weight gradient: block (j, g) sums
  * dy · input for each of the C·9 weights of a chunk j of filters over samples g, g + G, ...
- * (each input loaded once serves the chunk's filters), reduced in a fixed order, and a second kernel adds the G partial sums in order (no atomics: the same bits every
- * run). */
+ * (each input loaded once serves the chunk's filters), reduced in a fixed order; the chunk's
+ * last block to finish (an atomic count elects it) adds the G partial sums in order: the same
+ * bits every run, in one launch. */
 
 #define DIRECT_THREADS 256
 #define DIRECT_K 3
@@ -97,7 +98,7 @@ template <int C> struct wgrad_chunk {
 
 template <int C>
 __global__ void __launch_bounds__(DIRECT_THREADS)
-    conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial)
+    conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial, int *counters, float *dw)
 {
     constexpr int CKK = C * DIRECT_K * DIRECT_K, FC = wgrad_chunk<C>::FC;
     const int f0 = blockIdx.x * FC, groups = gridDim.y, plane = (int)(q.oh * q.ow), h = (int)q.h, w = (int)q.w;
@@ -132,16 +133,24 @@ __global__ void __launch_bounds__(DIRECT_THREADS)
         for (int wi = 0; wi < DIRECT_THREADS / 32; wi++) sum += warps[wi][i];
         partial[((int64_t)f * groups + blockIdx.y) * CKK + i % CKK] = sum;
     }
-}
-
-__global__ void conv_direct_wgrad_finish(const float *partial, int weights, int ckk, int groups, float *dw)
-{
-    int i = blockIdx.x * DIRECT_THREADS + threadIdx.x;
-    if (i >= weights) return;
-    int f = i / ckk, k = i % ckk;
-    float sum = 0.0f;
-    for (int g = 0; g < groups; g++) sum += partial[((int64_t)f * groups + g) * ckk + k];
-    dw[i] = sum;
+    /* the chunk's last block to get here adds its groups' partial sums in group order */
+    __shared__ bool last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        last = atomicAdd(&counters[blockIdx.x], 1) == groups - 1;
+        if (last) counters[blockIdx.x] = 0;
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int i = threadIdx.x; i < FC * CKK; i += DIRECT_THREADS) {
+        int f = f0 + i / CKK;
+        if (f >= q.f) break;
+        float sum = 0.0f;
+        for (int gi = 0; gi < groups; gi++) sum += __ldcg(partial + ((int64_t)f * groups + gi) * CKK + i % CKK);
+        dw[(int64_t)f * CKK + i % CKK] = sum;
+    }
 }
 
 extern "C" bool ig_cuda_conv_direct_fits(const ig_conv_geom *q)
@@ -162,17 +171,14 @@ extern "C" void ig_cuda_conv_direct_fwd(const float *x, const float *w, const fl
 }
 
 extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, const ig_conv_geom *q,
-                                          float *scratch, cudaStream_t s)
+                                          float *scratch, int *counters, cudaStream_t s)
 {
     /* about two blocks per SM of an H100 in all, each at least one sample */
     int fc = q->c == 1 ? wgrad_chunk<1>::FC : wgrad_chunk<3>::FC;
     int64_t chunks = (q->f + fc - 1) / fc, groups = (256 + chunks - 1) / chunks;
     if (groups > q->n) groups = q->n;
     if (groups > IG_CONV_DIRECT_PARTS) groups = IG_CONV_DIRECT_PARTS;
-    int ckk = (int)q->c * DIRECT_K * DIRECT_K, weights = (int)q->f * ckk;
     dim3 grid((unsigned)chunks, (unsigned)groups);
-    if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch);
-    else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch);
-    conv_direct_wgrad_finish<<<(unsigned)((weights + DIRECT_THREADS - 1) / DIRECT_THREADS), DIRECT_THREADS, 0, s>>>(
-        scratch, weights, ckk, (int)groups, dw);
+    if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw);
+    else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw);
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #define IG_CUDA_STAGING 4
+#define IG_CUDA_COUNTERS 65536 /* per stream: ints, zero between kernels, for reductions' finishing blocks */
 #define IG_CUDA_WORKSPACE ((size_t)32 << 20) /* a stream's workspace at first, and cuBLASLt's: Hopper wants 32 MiB */
 
 typedef struct ig_cuda_staging {
@@ -36,6 +37,7 @@ typedef struct ig_cuda {
     cudaStream_t copy; /* batches into IO blocks, overlapping the runs */
     void *workspace[2];
     size_t workspace_bytes[2]; /* never below IG_CUDA_WORKSPACE */
+    int *counters[2];          /* IG_CUDA_COUNTERS each, all zero between kernels */
     cudaEvent_t forked, joined; /* main -> side before a side node; side -> main at a join */
     int cur;                    /* the stream the node being launched goes to */
     cublasLtHandle_t lt;

@@ -135,15 +135,16 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
                              : ig_bn_geom_of(g, n);
         /* the partial sums go to the stream's workspace, idle between the library calls that
          * use it on the same stream */
-        if (ig_cuda_bn_scratch(&geo) > IG_CUDA_WORKSPACE)
+        if (ig_cuda_bn_scratch(&geo) > IG_CUDA_WORKSPACE || geo.c > IG_CUDA_COUNTERS)
             return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': %lld channels are more than the CUDA backend's workspace holds",
                            ig_op_get(n->op)->name, n->name, (long long)geo.c);
         float *scratch = cu->workspace[cu->cur];
-        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, s);
+        int *counters = cu->counters[cu->cur];
+        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, counters, s);
         else if (n->op == IG_OP_BATCHNORM)
             ig_cuda_batchnorm(IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0), OUT(1), &geo, (int)n->attrs.i[0],
-                              n->attrs.f[0], n->attrs.f[1], scratch, s);
-        else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, s);
+                              n->attrs.f[0], n->attrs.f[1], scratch, counters, s);
+        else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, counters, s);
         break;
     }
     case IG_OP_BATCHNORM_DX: {
