@@ -652,12 +652,12 @@ static void act_grads_graph(ig_graph *g, bool fuse, int *ids)
         OK(ig_graph_materialize(g, ids[7 + i], &ids[7 + i]));
         g->vals[ids[7 + i]].buf = IG_BUF_IO;
     }
-    if (fuse) OK(ig_fuse_activation_grads(g));
+    if (fuse) OK(ig_fuse_gradients(g));
 }
 
-/* The fused graph has no act_grad left, a matmul with the activation's output as a third
- * input and a pool gradient carrying the ReLU, and gives the unfused graph's gradients to the
- * bit (CPU). */
+/* The fused graph has no act_grad or channel_sum left, a matmul with the activation's output
+ * as a third input, a pool gradient carrying the ReLU and a conv weight gradient giving the
+ * bias gradient too, and gives the unfused graph's gradients to the bit (CPU). */
 static void test_fuse_act_grads(void **state)
 {
     ig_ctx *ctx = *state;
@@ -666,16 +666,20 @@ static void test_fuse_act_grads(void **state)
         ig_graph g;
         int ids[13];
         act_grads_graph(&g, fuse, ids);
-        int act_grads = 0, matmul3 = 0, pool_relu = 0;
+        int act_grads = 0, matmul3 = 0, pool_relu = 0, channel_sums = 0, wgrad_bias = 0;
         for (int i = 0; i < g.n_nodes; i++) {
             const ig_node *n = &g.nodes[i];
             act_grads += n->op == IG_OP_ACT_GRAD;
             matmul3 += n->op == IG_OP_MATMUL && n->n_in == 3 && n->attrs.i[2] == IG_ACT_RELU;
             pool_relu += n->op == IG_OP_POOL2D_GRAD && n->attrs.i[4] == IG_ACT_RELU;
+            channel_sums += n->op == IG_OP_CHANNEL_SUM;
+            wgrad_bias += n->op == IG_OP_CONV2D_WGRAD && n->n_out == 2;
         }
         assert_int_equal(act_grads, fuse ? 0 : 2);
         assert_int_equal(matmul3, fuse);
         assert_int_equal(pool_relu, fuse);
+        assert_int_equal(channel_sums, !fuse);
+        assert_int_equal(wgrad_bias, fuse);
         ig_program *p;
         OK(ig_program_create(ctx, &g, &p));
         for (int i = 0; i < 7; i++) {

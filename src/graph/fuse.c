@@ -35,14 +35,30 @@ ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep)
     return IG_OK;
 }
 
-/* The activation gradient folded into the node that computes its dy:
+/* Gradient nodes folded into their neighbours.
+ * The activation gradient into the node that computes its dy:
  *   matmul (an input gradient) → act_grad (dy, y)  becomes  matmul (a, b, y)
  *   pool2d_grad (dy, x) → act_grad (·, x)           becomes  pool2d_grad with attrs.i[4]
  * (max pooling after a ReLU: the pooled input is the activation's output), for the kinds whose
  * derivative comes from y, when the act_grad is the intermediate's only reader. The fused
- * kernels multiply by the same f'(y) the act_grad would: the same bits, one pass fewer. */
-ig_status ig_fuse_activation_grads(ig_graph *g)
+ * kernels multiply by the same f'(y) the act_grad would: the same bits, one pass fewer.
+ * A convolution's bias gradient (channel_sum (dz)) into its weight gradient (conv2d_wgrad
+ * (dz, x)), as a second output: a kernel that reads dz anyway can sum it too. */
+ig_status ig_fuse_gradients(ig_graph *g)
 {
+    for (int i = 0; i < g->n_nodes; i++) {
+        ig_node *cs = &g->nodes[i];
+        if (cs->op != IG_OP_CHANNEL_SUM) continue;
+        for (int j = 0; j < g->n_nodes; j++) {
+            ig_node *w = &g->nodes[j];
+            if (w->op != IG_OP_CONV2D_WGRAD || w->n_out != 1 || w->in[0] != cs->in[0]) continue;
+            w->out[w->n_out++] = cs->out[0];
+            g->vals[cs->out[0]].node = j;
+            cs->op = IG_OP_NOP;
+            cs->n_in = cs->n_out = 0;
+            break;
+        }
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         ig_node *ag = &g->nodes[i];
         if (ag->op != IG_OP_ACT_GRAD || ag->n_in != 2 || !ig_act_grad_from_y((int)ag->attrs.i[0])) continue;

@@ -148,8 +148,9 @@ ig_status ig_autodiff(ig_graph *g, int n_roots, const int *roots, const int *see
 /* Graph passes. */
 ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
 /* After autodiff: an activation's gradient folded into the matmul or pool gradient that
- * computes what it multiplies (fuse.c). */
-ig_status ig_fuse_activation_grads(ig_graph *g);
+ * computes what it multiplies, a convolution's bias gradient into its weight gradient
+ * (fuse.c). */
+ig_status ig_fuse_gradients(ig_graph *g);
 
 /* Moves the weight gradients (dense and convolution weights, a convolution's bias) to a side
  * stream, where they overlap with the rest of the backward pass, and gives each the main node

@@ -151,6 +151,10 @@ static ig_status wgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, i
     IG_TRY(grad_geom(g, n, "conv2d_wgrad", dy, &q));
     s[0] = ig_shape_make(4, (int64_t[]){q.f, q.c, q.kh, q.kw});
     t[0] = IG_F32;
+    if (n->n_out == 2) { /* a folded CHANNEL_SUM: the bias gradient */
+        s[1] = ig_shape_make(1, &q.f);
+        t[1] = IG_F32;
+    }
     return IG_OK;
 }
 

@@ -4,7 +4,9 @@
  *                attrs.i = {stride, padding, act (ig_act: IG_ACT_NONE unless a fusion pass
  *                set one)}, attrs.f[0] = the activation's parameter
  *   CONV2D_DGRAD (dy [n,f,oh,ow], w) -> dx [n,c,h,w]; attrs.i = {stride, padding, h, w}
- *   CONV2D_WGRAD (dy [n,f,oh,ow], x) -> dw [f,c,kh,kw]; attrs.i = {stride, padding, kh, kw}
+ *   CONV2D_WGRAD (dy [n,f,oh,ow], x) -> dw [f,c,kh,kw] (, db [f]); attrs.i = {stride, padding,
+ *                kh, kw}. The second output, CHANNEL_SUM (dy), is one the fusion pass folds in
+ *                (fuse.c), so that a kernel reading dy anyway sums it too
  *   CHANNEL_SUM  (dy [n,f,...]) -> [f]: the sum over every axis but axis 1 (a conv's bias
  *                gradient)
  * oh = (h + 2·padding − kh)/stride + 1 (floor), likewise ow. */

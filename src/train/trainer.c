@@ -310,7 +310,7 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
     free(wrt);
     free(grads);
     IG_TRY(st);
-    IG_TRY(ig_fuse_activation_grads(g));
+    IG_TRY(ig_fuse_gradients(g));
     if (closure) return IG_OK;
 
     if (t->cfg.max_grad_norm > 0) {

@@ -215,6 +215,32 @@ ig_status ig_cpu_conv2d_dgrad(const ig_graph *g, const ig_node *n, void *const *
     return IG_OK;
 }
 
+/* Sum of n floats in 64 independent lanes (vectorisable without reassociating), then the lanes. */
+static CPU_CLONES float sum_f32(const float *x, int64_t n)
+{
+    float acc[64] = {0}, s = 0.0f;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int j = 0; j < 64; j++) acc[j] += x[i + j];
+    for (; i < n; i++) s += x[i];
+    for (int j = 0; j < 64; j++) s += acc[j];
+    return s;
+}
+
+/* Each channel is summed by one thread, image by image in order (the images' sums in double):
+ * the same bits for any team size. */
+static void channel_sums(const ig_shape *xs, const float *x, float *y)
+{
+    const int64_t outer = xs->d[0], ch = xs->d[1], numel = (int64_t)ig_shape_numel(xs);
+    const int64_t inner = outer > 0 && ch > 0 ? numel / (outer * ch) : 0;
+#pragma omp parallel for if (numel > CPU_PAR_MIN)
+    for (int64_t c = 0; c < ch; c++) {
+        double sum = 0;
+        for (int64_t i = 0; i < outer; i++) sum += sum_f32(x + (i * ch + c) * inner, inner);
+        y[c] = (float)sum;
+    }
+}
+
 ig_status ig_cpu_conv2d_wgrad(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     const conv_plan pl = plan_of(g, n);
@@ -253,35 +279,12 @@ ig_status ig_cpu_conv2d_wgrad(const ig_graph *g, const ig_node *n, void *const *
             dw[e] = sum;
         }
     }
+    if (n->n_out == 2) channel_sums(&g->vals[n->in[0]].shape, dy, CPU_OUT(1)); /* a folded bias gradient */
     return IG_OK;
 }
 
-/* Sum of n floats in 64 independent lanes (vectorisable without reassociating), then the lanes. */
-static CPU_CLONES float sum_f32(const float *x, int64_t n)
-{
-    float acc[64] = {0}, s = 0.0f;
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64)
-        for (int j = 0; j < 64; j++) acc[j] += x[i + j];
-    for (; i < n; i++) s += x[i];
-    for (int j = 0; j < 64; j++) s += acc[j];
-    return s;
-}
-
-/* Each channel is summed by one thread, image by image in order (the images' sums in double):
- * the same bits for any team size. */
 ig_status ig_cpu_channel_sum(const ig_graph *g, const ig_node *n, void *const *bases)
 {
-    const ig_shape *xs = &g->vals[n->in[0]].shape;
-    const int64_t outer = xs->d[0], ch = xs->d[1], numel = (int64_t)ig_shape_numel(xs);
-    const int64_t inner = outer > 0 && ch > 0 ? numel / (outer * ch) : 0;
-    const float *x = CPU_F32(0);
-    float *y = CPU_OUT(0);
-#pragma omp parallel for if (numel > CPU_PAR_MIN)
-    for (int64_t c = 0; c < ch; c++) {
-        double sum = 0;
-        for (int64_t i = 0; i < outer; i++) sum += sum_f32(x + (i * ch + c) * inner, inner);
-        y[c] = (float)sum;
-    }
+    channel_sums(&g->vals[n->in[0]].shape, CPU_F32(0), CPU_OUT(0));
     return IG_OK;
 }

@@ -105,17 +105,17 @@ void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c, int64_t hw
 void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t k, cudaStream_t s);
 /* Direct kernels for a first layer's 3×3 convolution over 1 or 3 input channels (all weights
  * ≤ IG_CONV_DIRECT_WEIGHTS floats, so they fit in shared memory), where cuDNN's engines have
- * too short a reduction: the forward pass with bias and activation, and the weight gradient,
- * reduced in a fixed order through `scratch` (at most IG_CONV_DIRECT_WEIGHTS ·
- * IG_CONV_DIRECT_PARTS floats) and `counters` (one int per chunk of filters, zero before and
- * after). */
+ * too short a reduction: the forward pass with bias and activation, and the weight gradient
+ * (with the bias gradient when db is not NULL), reduced in a fixed order through `scratch`
+ * (at most 2 · IG_CONV_DIRECT_WEIGHTS · IG_CONV_DIRECT_PARTS floats) and `counters` (one int
+ * per chunk of filters, zero before and after). */
 #define IG_CONV_DIRECT_WEIGHTS 8192
 #define IG_CONV_DIRECT_PARTS 64
 bool ig_cuda_conv_direct_fits(const ig_conv_geom *q);
 void ig_cuda_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const ig_conv_geom *q, int act,
                              float p, cudaStream_t s);
-void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, const ig_conv_geom *q, float *scratch,
-                               int *counters, cudaStream_t s);
+void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, float *db, const ig_conv_geom *q,
+                               float *scratch, int *counters, cudaStream_t s);
 
 /* Batch normalisation (src/ops/batchnorm.c) over x of geometry g; deterministic (fixed
  * reduction orders). `scratch` holds ig_cuda_bn_scratch(g) bytes for per-block partial

@@ -29,7 +29,7 @@ typedef struct conv_kind {
     int role[3];
 } conv_kind;
 
-_Static_assert((size_t)IG_CONV_DIRECT_WEIGHTS * IG_CONV_DIRECT_PARTS * sizeof(float) <= IG_CUDA_WORKSPACE,
+_Static_assert((size_t)2 * IG_CONV_DIRECT_WEIGHTS * IG_CONV_DIRECT_PARTS * sizeof(float) <= IG_CUDA_WORKSPACE,
                "the direct weight gradient's partial sums fit a stream's workspace");
 _Static_assert(IG_OP_CONV2D_DGRAD == IG_OP_CONV2D + 1 && IG_OP_CONV2D_WGRAD == IG_OP_CONV2D + 2,
                "kinds[] is indexed by op - IG_OP_CONV2D");
@@ -261,14 +261,18 @@ done:
 }
 
 ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, const ig_node *n, void *a, void *b,
-                           void *out, const float *bias)
+                           void *out, const float *bias, float *bgrad)
 {
     ig_conv_geom q = ig_conv_geom_of(g, n);
     cudaStream_t s = cu->stream[cu->cur];
+    ig_bn_geom per_channel = {q.n, q.f, q.oh * q.ow}; /* a folded bias gradient's reduction */
+    if (bgrad && (ig_cuda_bn_scratch(&per_channel) > IG_CUDA_WORKSPACE || q.f > IG_CUDA_COUNTERS))
+        return ig_fail(IG_ERR_UNSUPPORTED, "conv '%s': %lld filters are more than the CUDA backend's workspace holds",
+                       n->name, (long long)q.f);
     if (n->op != IG_OP_CONV2D_DGRAD && ig_cuda_conv_direct_fits(&q)) {
-        /* few input channels: our direct kernels (the scratch, ≤ 2 MiB, fits the workspace) */
+        /* few input channels: our direct kernels (the scratch, ≤ 4 MiB, fits the workspace) */
         if (n->op == IG_OP_CONV2D) ig_cuda_conv_direct_fwd(a, b, bias, out, &q, (int)n->attrs.i[2], n->attrs.f[0], s);
-        else ig_cuda_conv_direct_wgrad(a, b, out, &q, cu->workspace[cu->cur], cu->counters[cu->cur], s);
+        else ig_cuda_conv_direct_wgrad(a, b, out, bgrad, &q, cu->workspace[cu->cur], cu->counters[cu->cur], s);
         return IG_OK;
     }
     const conv_kind *k = &kinds[n->op - IG_OP_CONV2D];
@@ -292,6 +296,7 @@ ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, c
         ig_cuda_conv_turn(b, ptrs[ROLE_W], q.f, q.c, q.kh * q.kw, s);
     }
     IG_TRY(execute(cu, plan, ptrs));
+    if (bgrad) ig_cuda_channel_sum(a, bgrad, &per_channel, cu->workspace[cu->cur], cu->counters[cu->cur], s);
     int act = n->op == IG_OP_CONV2D ? (int)n->attrs.i[2] : IG_ACT_NONE;
     if (bias || act != IG_ACT_NONE) ig_cuda_bias_act(out, bias, q.n, q.f, q.oh * q.ow, act, n->attrs.f[0], s);
     return IG_OK;

@@ -7,18 +7,26 @@
 
 #include <limits.h>
 
-__global__ void bias_act_kernel(float *y, const float *b, int64_t total, int64_t c, int64_t hw, int act, float p)
+/* Blocks (x, plane): blockIdx.y is the plane (sample · c + channel), so the channel needs no
+ * division per element (a 64-bit one cost more than the pass's memory traffic). */
+__global__ void bias_act_kernel(float *y, const float *b, int64_t plane0, int64_t c, int64_t hw, int act, float p)
 {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x)
-        y[i] = ig_act_fwd(act, p, b ? y[i] + b[i / hw % c] : y[i]);
+    int64_t plane = plane0 + blockIdx.y;
+    float *yp = y + plane * hw, bias = b ? b[plane % c] : 0.0f;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < hw; i += (int64_t)gridDim.x * blockDim.x)
+        yp[i] = ig_act_fwd(act, p, b ? yp[i] + bias : yp[i]);
 }
 
 extern "C" void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c, int64_t hw, int act, float p,
                                  cudaStream_t s)
 {
-    int64_t total = n * c * hw, blocks = (total + 255) / 256;
-    bias_act_kernel<<<(unsigned)(blocks > 4096 ? 4096 : blocks > 0 ? blocks : 1), 256, 0, s>>>(y, b, total, c, hw, act,
-                                                                                               p);
+    int64_t per_plane = (hw + 255) / 256, planes = n * c;
+    if (per_plane > 64) per_plane = 64;
+    for (int64_t p0 = 0; p0 < planes; p0 += 65535) { /* the grid's y extent */
+        int64_t count = planes - p0 < 65535 ? planes - p0 : 65535;
+        dim3 grid((unsigned)(per_plane > 0 ? per_plane : 1), (unsigned)count);
+        bias_act_kernel<<<grid, 256, 0, s>>>(y, b, p0, c, hw, act, p);
+    }
 }
 
 __global__ void conv_turn_kernel(const float *w, float *wt, int64_t f, int64_t c, int64_t k)
@@ -44,9 +52,10 @@ extern "C" void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t 
  * one thread per output pixel loads its C·9 inputs into registers once and produces every
  * filter's output, the weights in shared memory. Weight gradient: block (j, g) sums
  * dy · input for each of the C·9 weights of a chunk j of filters over samples g, g + G, ...
- * (each input loaded once serves the chunk's filters), reduced in a fixed order; the chunk's
- * last block to finish (an atomic count elects it) adds the G partial sums in order: the same
- * bits every run, in one launch. */
+ * (each input loaded once serves the chunk's filters), and Σ dy per filter (the bias
+ * gradient, which this kernel reads all of dy for anyway), reduced in a fixed order; the
+ * chunk's last block to finish (an atomic count elects it) adds the G partial sums in order:
+ * the same bits every run, in one launch. */
 
 #define DIRECT_THREADS 256
 #define DIRECT_K 3
@@ -96,13 +105,15 @@ template <int C> struct wgrad_chunk {
     static constexpr int FC = C == 1 ? 8 : 4; /* 72 or 108 running sums per thread */
 };
 
+/* Per filter: its C·9 weights' sums, then Σ dy (the bias gradient, when asked for). */
 template <int C>
 __global__ void __launch_bounds__(DIRECT_THREADS)
-    conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial, int *counters, float *dw)
+    conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial, int *counters, float *dw,
+                             float *db)
 {
-    constexpr int CKK = C * DIRECT_K * DIRECT_K, FC = wgrad_chunk<C>::FC;
+    constexpr int CKK = C * DIRECT_K * DIRECT_K, CK1 = CKK + 1, FC = wgrad_chunk<C>::FC;
     const int f0 = blockIdx.x * FC, groups = gridDim.y, plane = (int)(q.oh * q.ow), h = (int)q.h, w = (int)q.w;
-    float acc[FC][CKK] = {};
+    float acc[FC][CK1] = {};
     for (int64_t n = blockIdx.y; n < q.n; n += groups) {
         const float *xs = x + n * C * h * w, *g = dy + (n * q.f + f0) * plane;
         for (int o = threadIdx.x; o < plane; o += DIRECT_THREADS) {
@@ -113,25 +124,26 @@ __global__ void __launch_bounds__(DIRECT_THREADS)
                 float d = f0 + j < q.f ? g[(int64_t)j * plane + o] : 0.0f;
 #pragma unroll
                 for (int k = 0; k < CKK; k++) acc[j][k] = fmaf(d, in[k], acc[j][k]);
+                acc[j][CKK] += d;
             }
         }
     }
-    __shared__ float warps[DIRECT_THREADS / 32][FC * CKK];
+    __shared__ float warps[DIRECT_THREADS / 32][FC * CK1];
 #pragma unroll
     for (int j = 0; j < FC; j++)
 #pragma unroll
-        for (int k = 0; k < CKK; k++) {
+        for (int k = 0; k < CK1; k++) {
             float v = acc[j][k];
             for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-            if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5][j * CKK + k] = v;
+            if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5][j * CK1 + k] = v;
         }
     __syncthreads();
-    for (int i = threadIdx.x; i < FC * CKK; i += DIRECT_THREADS) {
-        int f = f0 + i / CKK;
+    for (int i = threadIdx.x; i < FC * CK1; i += DIRECT_THREADS) {
+        int f = f0 + i / CK1;
         if (f >= q.f) break;
         float sum = 0.0f;
         for (int wi = 0; wi < DIRECT_THREADS / 32; wi++) sum += warps[wi][i];
-        partial[((int64_t)f * groups + blockIdx.y) * CKK + i % CKK] = sum;
+        partial[((int64_t)f * groups + blockIdx.y) * CK1 + i % CK1] = sum;
     }
     /* the chunk's last block to get here adds its groups' partial sums in group order */
     __shared__ bool last;
@@ -144,12 +156,13 @@ __global__ void __launch_bounds__(DIRECT_THREADS)
     __syncthreads();
     if (!last) return;
     __threadfence();
-    for (int i = threadIdx.x; i < FC * CKK; i += DIRECT_THREADS) {
-        int f = f0 + i / CKK;
+    for (int i = threadIdx.x; i < FC * CK1; i += DIRECT_THREADS) {
+        int f = f0 + i / CK1, k = i % CK1;
         if (f >= q.f) break;
         float sum = 0.0f;
-        for (int gi = 0; gi < groups; gi++) sum += __ldcg(partial + ((int64_t)f * groups + gi) * CKK + i % CKK);
-        dw[(int64_t)f * CKK + i % CKK] = sum;
+        for (int gi = 0; gi < groups; gi++) sum += __ldcg(partial + ((int64_t)f * groups + gi) * CK1 + k);
+        if (k < CKK) dw[(int64_t)f * CKK + k] = sum;
+        else if (db) db[f] = sum;
     }
 }
 
@@ -170,7 +183,7 @@ extern "C" void ig_cuda_conv_direct_fwd(const float *x, const float *w, const fl
     else conv_direct_fwd_kernel<3><<<grid, DIRECT_THREADS, smem, s>>>(x, w, b, y, *q, act, p);
 }
 
-extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, const ig_conv_geom *q,
+extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, float *db, const ig_conv_geom *q,
                                           float *scratch, int *counters, cudaStream_t s)
 {
     /* about two blocks per SM of an H100 in all, each at least one sample */
@@ -179,6 +192,6 @@ extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float
     if (groups > q->n) groups = q->n;
     if (groups > IG_CONV_DIRECT_PARTS) groups = IG_CONV_DIRECT_PARTS;
     dim3 grid((unsigned)chunks, (unsigned)groups);
-    if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw);
-    else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw);
+    if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw, db);
+    else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw, db);
 }

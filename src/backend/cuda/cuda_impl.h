@@ -127,10 +127,11 @@ void ig_cuda_gemm_free(ig_cuda *cu, ig_cuda_gemm *plan);
 /* The backend's cuDNN handle, bound to the stream of the node being launched. */
 ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out);
 /* CONV2D (cuDNN, then its bias and activation), CONV2D_DGRAD or CONV2D_WGRAD on the node's
- * operands a = in[0], b = in[1], out = out[0] (bias: CONV2D's in[2] or NULL). The plan is
- * made by the first call, which must not be under stream capture. */
+ * operands a = in[0], b = in[1], out = out[0] (bias: CONV2D's in[2] or NULL; bgrad: a
+ * CONV2D_WGRAD's folded bias gradient, out[1], or NULL). The plan is made by the first call,
+ * which must not be under stream capture. */
 ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, const ig_node *n, void *a, void *b,
-                           void *out, const float *bias);
+                           void *out, const float *bias, float *bgrad);
 void ig_cuda_conv_free(ig_cuda *cu, ig_cuda_conv *plan);
 
 #endif /* IG_CUDA_IMPL_H */

@@ -124,7 +124,7 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_CONV2D_DGRAD:
     case IG_OP_CONV2D_WGRAD:
         IG_TRY(ig_cuda_conv_run(cu, &cp->conv[i], g, n, IN(0), IN(1), OUT(0),
-                                n->op == IG_OP_CONV2D && n->n_in == 3 ? IN(2) : NULL));
+                                n->op == IG_OP_CONV2D && n->n_in == 3 ? IN(2) : NULL, n->n_out == 2 ? OUT(1) : NULL));
         break;
     case IG_OP_CHANNEL_SUM:
     case IG_OP_BATCHNORM:
