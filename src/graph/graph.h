@@ -152,8 +152,9 @@ ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
  * (fuse.c). */
 ig_status ig_fuse_gradients(ig_graph *g);
 
-/* Moves the weight gradients (dense and convolution weights, a convolution's bias) to a side
- * stream, where they overlap with the rest of the backward pass, and gives each the main node
+/* Moves weight gradients (dense ones, and convolutions' of 2^30 FLOPs or more), the transposed
+ * matmuls and the loss record to a side stream (plan.c says why those), where they overlap with
+ * the rest of the backward pass, and gives each the main node
  * that must wait for it: the first that reads one of its outputs or bytes of a bound buffer
  * they were written to (an optimizer reads every gradient through the flat GRADS leaf), else
  * the program's end. Side nodes run in order among themselves and each starts after every

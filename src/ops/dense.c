@@ -90,8 +90,8 @@ static ig_status matmul_infer(const ig_graph *g, const ig_node *n, ig_shape *s, 
                        ig_shape_str(a, x, sizeof x), ig_shape_str(b, y, sizeof y));
     s[0] = ig_shape_make(2, (int64_t[]){m, nn});
     t[0] = IG_F32;
-    if (n->n_in == 3 && (ig_in(g, n, 2)->shape.ndim != 2 || ig_in(g, n, 2)->shape.d[0] != m ||
-                         ig_in(g, n, 2)->shape.d[1] != nn || !ig_act_grad_from_y((int)n->attrs.i[2])))
+    const ig_shape *ys = n->n_in == 3 ? &ig_in(g, n, 2)->shape : NULL; /* a fused activation gradient's y */
+    if (ys && (ys->ndim != 2 || ys->d[0] != m || ys->d[1] != nn || !ig_act_grad_from_y((int)n->attrs.i[2])))
         return ig_fail(IG_ERR_INTERNAL, "matmul '%s': a fused activation gradient needs y [%lld, %lld] and a kind "
                        "whose derivative comes from y", n->name, (long long)m, (long long)nn);
     return IG_OK;
