@@ -45,7 +45,7 @@ ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out)
         DNN_TRY(cudnnCreate(&h));
         cu->dnn = h;
     }
-    cudaStream_t s = cu->stream[cu->cur];
+    cudaStream_t s = cu->queue[cu->cur].s;
     if (cu->dnn_stream != s) {
         DNN_TRY(cudnnSetStream(cu->dnn, s));
         cu->dnn_stream = s;
@@ -61,7 +61,7 @@ ig_status ig_cuda_workspace_reserve(ig_cuda *cu, int stream, size_t bytes)
 {
     if (bytes <= cu->workspace_bytes[stream]) return IG_OK;
     enum cudaStreamCaptureStatus capturing;
-    CU_TRY(cudaStreamIsCapturing(cu->stream[stream], &capturing));
+    CU_TRY(cudaStreamIsCapturing(cu->queue[stream].s, &capturing));
     if (capturing != cudaStreamCaptureStatusNone)
         return ig_fail(IG_ERR_INTERNAL, "cuda: stream %d's workspace must grow to %zu bytes under stream capture",
                        stream, bytes);
@@ -97,8 +97,8 @@ static void *cuda_alloc(ig_backend *be, size_t bytes)
     }
     /* completed before it returns: the copy stream writes IO blocks without waiting for the
      * main stream, and must not race a pending memset */
-    if (cudaMemsetAsync(p, 0, n, impl(be)->stream[0]) != cudaSuccess ||
-        cudaStreamSynchronize(impl(be)->stream[0]) != cudaSuccess) {
+    if (cudaMemsetAsync(p, 0, n, impl(be)->queue[0].s) != cudaSuccess ||
+        cudaStreamSynchronize(impl(be)->queue[0].s) != cudaSuccess) {
         cudaFree(p);
         return NULL;
     }
@@ -111,7 +111,7 @@ static void cuda_free(ig_backend *be, void *p, size_t bytes)
     if (!p) return;
     /* a run or a copy may still use it */
     cudaStreamSynchronize(impl(be)->copy);
-    cudaStreamSynchronize(impl(be)->stream[0]);
+    cudaStreamSynchronize(impl(be)->queue[0].s);
     cudaFree(p);
     ig_stats_device(be->ctx, -(ptrdiff_t)ig_align(bytes ? bytes : 1));
 }
@@ -173,7 +173,7 @@ static ig_status copy_in(ig_backend *be, void *dst, const void *src, size_t byte
 /* Stream-ordered on the main stream, before every later run. */
 static ig_status cuda_upload(ig_backend *be, void *dst, const void *src, size_t bytes)
 {
-    return copy_in(be, dst, src, bytes, impl(be)->stream[0]);
+    return copy_in(be, dst, src, bytes, impl(be)->queue[0].s);
 }
 
 static void *cuda_pinned_alloc(ig_backend *be, size_t bytes)
@@ -238,8 +238,8 @@ static ig_status cuda_pinned_wait(ig_backend *be, const void *p)
 static ig_status cuda_download(ig_backend *be, void *dst, const void *src, size_t bytes)
 {
     ig_cuda *cu = impl(be);
-    CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu->stream[0]));
-    CU_TRY(cudaStreamSynchronize(cu->stream[0]));
+    CU_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu->queue[0].s));
+    CU_TRY(cudaStreamSynchronize(cu->queue[0].s));
     return IG_OK;
 }
 
@@ -293,23 +293,23 @@ static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *
         const ig_node *n = &g->nodes[i];
         if (n->op == IG_OP_NOP) continue;
         if (n->stream) {
-            CU_TRY(cudaEventRecord(cu->forked, cu->stream[0]));
-            CU_TRY(cudaStreamWaitEvent(cu->stream[1], cu->forked, 0));
+            CU_TRY(cudaEventRecord(cu->forked, cu->queue[0].s));
+            CU_TRY(cudaStreamWaitEvent(cu->queue[1].s, cu->forked, 0));
             cu->cur = 1;
             ig_status st = ig_cuda_launch_node(cu, cp, g, i, bases);
             cu->cur = 0;
             IG_TRY(st);
-            CU_TRY(cudaEventRecord(cu->joined, cu->stream[1]));
+            CU_TRY(cudaEventRecord(cu->joined, cu->queue[1].s));
             if (n->join < due) due = n->join;
             continue;
         }
         if (i >= due) {
-            CU_TRY(cudaStreamWaitEvent(cu->stream[0], cu->joined, 0));
+            CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cu->joined, 0));
             due = g->n_nodes + 1;
         }
         IG_TRY(ig_cuda_launch_node(cu, cp, g, i, bases));
     }
-    if (due <= g->n_nodes) CU_TRY(cudaStreamWaitEvent(cu->stream[0], cu->joined, 0));
+    if (due <= g->n_nodes) CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cu->joined, 0));
     return IG_OK;
 }
 
@@ -325,10 +325,11 @@ static ig_status launch_profiled(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, v
         for (int i = 0; i <= n; i++) CU_TRY(cudaEventCreate(&cp->marks[i]));
     }
     for (int i = 0; i < n; i++) {
-        CU_TRY(cudaEventRecord(cp->marks[i], cu->stream[0]));
+        CU_TRY(cudaEventRecord(cp->marks[i], cu->queue[0].s));
+        cu->queue[0].after_own = false; /* each node timed alone */
         IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
     }
-    CU_TRY(cudaEventRecord(cp->marks[n], cu->stream[0]));
+    CU_TRY(cudaEventRecord(cp->marks[n], cu->queue[0].s));
     CU_TRY(cudaEventSynchronize(cp->marks[n]));
     for (int i = 0; i < n; i++) {
         float ms;
@@ -366,9 +367,9 @@ static void profile_report(ig_cuda_prog *cp, const ig_program *p)
 static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases, cudaGraphExec_t *exec)
 {
     cudaGraph_t graph = NULL;
-    CU_TRY(cudaStreamBeginCapture(cu->stream[0], cudaStreamCaptureModeThreadLocal));
+    CU_TRY(cudaStreamBeginCapture(cu->queue[0].s, cudaStreamCaptureModeThreadLocal));
     ig_status st = launch_all(cu, cp, p, bases);
-    cudaError_t e = cudaStreamEndCapture(cu->stream[0], &graph);
+    cudaError_t e = cudaStreamEndCapture(cu->queue[0].s, &graph);
     if (st == IG_OK) st = ig_cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__);
     if (st == IG_OK) st = ig_cuda_check(cudaGraphInstantiate(exec, graph, 0), "cudaGraphInstantiate", __FILE__, __LINE__);
     if (graph) cudaGraphDestroy(graph);
@@ -384,7 +385,7 @@ static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
     IG_TRY(prog_state(p, &cp));
     int slot = bases[IG_BUF_IO] == p->io[1];
     if (cp->copy_pending[slot]) {
-        CU_TRY(cudaStreamWaitEvent(cu->stream[0], cp->copied[slot], 0));
+        CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cp->copied[slot], 0));
         cp->copy_pending[slot] = false;
     }
     if (cu->profile) IG_TRY(launch_profiled(cu, cp, p, bases));
@@ -402,9 +403,9 @@ static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
             memcpy(cp->bases[slot], bases, sizeof cp->bases[slot]);
             memcpy(cp->workspaces[slot], cu->workspace, sizeof cu->workspace);
         }
-        CU_TRY(cudaGraphLaunch(cp->exec[slot], cu->stream[0]));
+        CU_TRY(cudaGraphLaunch(cp->exec[slot], cu->queue[0].s));
     }
-    CU_TRY(cudaEventRecord(cp->used[slot], cu->stream[0]));
+    CU_TRY(cudaEventRecord(cp->used[slot], cu->queue[0].s));
     return IG_OK;
 }
 
@@ -413,7 +414,7 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
     ig_cuda_prog *cp = p->be_state;
     if (!cp) return;
     cudaStreamSynchronize(impl(be)->copy);
-    cudaStreamSynchronize(impl(be)->stream[0]);
+    cudaStreamSynchronize(impl(be)->queue[0].s);
     if (cp->marks) {
         profile_report(cp, p);
         for (int i = 0; i <= p->g.n_nodes; i++) cudaEventDestroy(cp->marks[i]);
@@ -439,7 +440,7 @@ static void cuda_destroy(ig_backend *be)
 {
     ig_cuda *cu = impl(be);
     if (cu) {
-        if (cu->stream[0]) cudaStreamSynchronize(cu->stream[0]);
+        if (cu->queue[0].s) cudaStreamSynchronize(cu->queue[0].s);
         if (cu->dnn) cudnnDestroy(cu->dnn); /* before the stream it is bound to */
         if (cu->copy) {
             cudaStreamSynchronize(cu->copy);
@@ -464,7 +465,7 @@ static void cuda_destroy(ig_backend *be)
                 cudaFree(cu->counters[i]);
                 ig_stats_device(be->ctx, -(ptrdiff_t)(IG_CUDA_COUNTERS * sizeof(int)));
             }
-            if (cu->stream[i]) cudaStreamDestroy(cu->stream[i]);
+            if (cu->queue[i].s) cudaStreamDestroy(cu->queue[i].s);
         }
         if (cu->lt) cublasLtDestroy(cu->lt);
         free(cu);
@@ -495,13 +496,13 @@ static ig_status init(ig_backend *be)
     CU_TRY(cudaGetDevice(&cu->device));
     CU_TRY(cudaDeviceGetAttribute(&cu->sms, cudaDevAttrMultiProcessorCount, cu->device));
     for (int i = 0; i < 2; i++) {
-        CU_TRY(cudaStreamCreateWithFlags(&cu->stream[i], cudaStreamNonBlocking));
+        CU_TRY(cudaStreamCreateWithFlags(&cu->queue[i].s, cudaStreamNonBlocking));
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
         cu->workspace_bytes[i] = IG_CUDA_WORKSPACE;
         ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
         CU_TRY(cudaMalloc((void **)&cu->counters[i], IG_CUDA_COUNTERS * sizeof(int)));
         ig_stats_device(be->ctx, (ptrdiff_t)(IG_CUDA_COUNTERS * sizeof(int)));
-        CU_TRY(cudaMemsetAsync(cu->counters[i], 0, IG_CUDA_COUNTERS * sizeof(int), cu->stream[i]));
+        CU_TRY(cudaMemsetAsync(cu->counters[i], 0, IG_CUDA_COUNTERS * sizeof(int), cu->queue[i].s));
     }
     CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));

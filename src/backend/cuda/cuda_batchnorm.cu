@@ -9,6 +9,7 @@
  * Elementwise passes read float4s where a plane's length allows. The per-element math is
  * src/ops/bn_math.h's, as on the CPU. */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 
 #include <stdint.h>
 
@@ -151,6 +152,7 @@ static __global__ void __launch_bounds__(THREADS) stats_kernel(const float *x, i
                                                                float momentum, float eps, float *saved, float *rmean,
                                                                float *rvar)
 {
+    ig_grid_enter();
     uint64_t ch = blockIdx.x, parts = gridDim.y, per_plane = g.hw / V, lo, hi;
     block_range(g.n * per_plane, parts, &lo, &hi);
     float shift = 0, s1 = 0, s2 = 0, count = 0;
@@ -181,6 +183,7 @@ static __global__ void __launch_bounds__(THREADS) stats_kernel(const float *x, i
 /* Evaluation: the statistics are the running ones. */
 static __global__ void eval_stats_kernel(const float *rmean, const float *rvar, int64_t c, float eps, float *saved)
 {
+    ig_grid_enter();
     int64_t ch = (int64_t)blockIdx.x * THREADS + threadIdx.x;
     if (ch >= c) return;
     saved[ch] = rmean[ch];
@@ -191,6 +194,7 @@ template <int V>
 static __global__ void __launch_bounds__(THREADS) apply_kernel(const float *x, const float *gamma, const float *beta,
                                                                const float *saved, float *y, ig_bn_geom g)
 {
+    ig_grid_enter();
     uint64_t per_plane = g.hw / V, units = g.n * g.c * per_plane;
     for (uint64_t u = blockIdx.x * (uint64_t)THREADS + threadIdx.x; u < units; u += (uint64_t)gridDim.x * THREADS) {
         uint64_t plane, r, i, ch;
@@ -231,6 +235,7 @@ static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, c
                                                               ig_bn_geom g, float *scratch, int *counters,
                                                               float *dgamma, float *dbeta)
 {
+    ig_grid_enter();
     uint64_t ch = blockIdx.x, parts = gridDim.y, per_plane = g.hw / V, lo, hi;
     block_range(g.n * per_plane, parts, &lo, &hi);
     float mean = x ? saved[ch] : 0.0f, s_dy = 0, s_dyx = 0;
@@ -264,6 +269,7 @@ static __global__ void __launch_bounds__(THREADS) dx_kernel(const float *dy, con
                                                             const float *saved, const float *dgamma, const float *dbeta,
                                                             float *dx, ig_bn_geom g)
 {
+    ig_grid_enter();
     uint64_t per_plane = g.hw / V, units = g.n * g.c * per_plane;
     int64_t count = g.n * g.hw;
     int training = dgamma != NULL;
@@ -293,39 +299,39 @@ static unsigned grid_for(uint64_t units)
 
 extern "C" void ig_cuda_batchnorm(const float *x, const float *gamma, const float *beta, float *rmean, float *rvar,
                                   float *y, float *saved, const ig_bn_geom *g, int training, float momentum, float eps,
-                                  float *scratch, int *counters, cudaStream_t s)
+                                  float *scratch, int *counters, ig_cuda_queue *q)
 {
     dim3 split((unsigned)g->c, (unsigned)parts_of(g));
     if (training) {
-        if (vec4(g)) stats_kernel<4><<<split, THREADS, 0, s>>>(x, *g, scratch, counters, momentum, eps, saved, rmean, rvar);
-        else stats_kernel<1><<<split, THREADS, 0, s>>>(x, *g, scratch, counters, momentum, eps, saved, rmean, rvar);
+        if (vec4(g)) ig_launch(q, stats_kernel<4>, split, THREADS, 0, x, *g, scratch, counters, momentum, eps, saved, rmean, rvar);
+        else ig_launch(q, stats_kernel<1>, split, THREADS, 0, x, *g, scratch, counters, momentum, eps, saved, rmean, rvar);
     } else {
-        eval_stats_kernel<<<(unsigned)((g->c + THREADS - 1) / THREADS), THREADS, 0, s>>>(rmean, rvar, g->c, eps, saved);
+        ig_launch(q, eval_stats_kernel, (unsigned)((g->c + THREADS - 1) / THREADS), THREADS, 0, rmean, rvar, g->c, eps, saved);
     }
     uint64_t elems = (uint64_t)(g->n * g->c * g->hw);
-    if (vec4(g)) apply_kernel<4><<<grid_for(elems / 4), THREADS, 0, s>>>(x, gamma, beta, saved, y, *g);
-    else apply_kernel<1><<<grid_for(elems), THREADS, 0, s>>>(x, gamma, beta, saved, y, *g);
+    if (vec4(g)) ig_launch(q, apply_kernel<4>, grid_for(elems / 4), THREADS, 0, x, gamma, beta, saved, y, *g);
+    else ig_launch(q, apply_kernel<1>, grid_for(elems), THREADS, 0, x, gamma, beta, saved, y, *g);
 }
 
 extern "C" void ig_cuda_batchnorm_grad(const float *dy, const float *x, const float *saved, float *dgamma,
-                                       float *dbeta, const ig_bn_geom *g, float *scratch, int *counters, cudaStream_t s)
+                                       float *dbeta, const ig_bn_geom *g, float *scratch, int *counters, ig_cuda_queue *q)
 {
     dim3 split((unsigned)g->c, (unsigned)parts_of(g));
-    if (vec4(g)) grad_kernel<4><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch, counters, dgamma, dbeta);
-    else grad_kernel<1><<<split, THREADS, 0, s>>>(dy, x, saved, *g, scratch, counters, dgamma, dbeta);
+    if (vec4(g)) ig_launch(q, grad_kernel<4>, split, THREADS, 0, dy, x, saved, *g, scratch, counters, dgamma, dbeta);
+    else ig_launch(q, grad_kernel<1>, split, THREADS, 0, dy, x, saved, *g, scratch, counters, dgamma, dbeta);
 }
 
 extern "C" void ig_cuda_channel_sum(const float *x, float *sum, const ig_bn_geom *g, float *scratch, int *counters,
-                                    cudaStream_t s)
+                                    ig_cuda_queue *q)
 {
-    ig_cuda_batchnorm_grad(x, NULL, NULL, NULL, sum, g, scratch, counters, s);
+    ig_cuda_batchnorm_grad(x, NULL, NULL, NULL, sum, g, scratch, counters, q);
 }
 
 extern "C" void ig_cuda_batchnorm_dx(const float *dy, const float *x, const float *gamma, const float *saved,
                                      const float *dgamma, const float *dbeta, float *dx, const ig_bn_geom *g,
-                                     cudaStream_t s)
+                                     ig_cuda_queue *q)
 {
     uint64_t elems = (uint64_t)(g->n * g->c * g->hw);
-    if (vec4(g)) dx_kernel<4><<<grid_for(elems / 4), THREADS, 0, s>>>(dy, x, gamma, saved, dgamma, dbeta, dx, *g);
-    else dx_kernel<1><<<grid_for(elems), THREADS, 0, s>>>(dy, x, gamma, saved, dgamma, dbeta, dx, *g);
+    if (vec4(g)) ig_launch(q, dx_kernel<4>, grid_for(elems / 4), THREADS, 0, dy, x, gamma, saved, dgamma, dbeta, dx, *g);
+    else ig_launch(q, dx_kernel<1>, grid_for(elems), THREADS, 0, dy, x, gamma, saved, dgamma, dbeta, dx, *g);
 }

@@ -254,6 +254,7 @@ static ig_status execute(ig_cuda *cu, const ig_cuda_conv *p, void *const *ptrs)
     DNN_GOTO(cudnnBackendSetAttribute(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, ROLES, ptrs));
     DNN_GOTO(cudnnBackendSetAttribute(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace));
     DNN_GOTO(cudnnBackendFinalize(pack));
+    cu->queue[cu->cur].after_own = false;
     DNN_GOTO(cudnnBackendExecute(h, p->plan, pack));
 done:
     cudnnBackendDestroyDescriptor(pack);
@@ -264,15 +265,15 @@ ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, c
                            void *out, const float *bias, float *bgrad)
 {
     ig_conv_geom q = ig_conv_geom_of(g, n);
-    cudaStream_t s = cu->stream[cu->cur];
+    ig_cuda_queue *queue = &cu->queue[cu->cur];
     ig_bn_geom per_channel = {q.n, q.f, q.oh * q.ow}; /* a folded bias gradient's reduction */
     if (bgrad && (ig_cuda_bn_scratch(&per_channel) > IG_CUDA_WORKSPACE || q.f > IG_CUDA_COUNTERS))
         return ig_fail(IG_ERR_UNSUPPORTED, "conv '%s': %lld filters are more than the CUDA backend's workspace holds",
                        n->name, (long long)q.f);
     if (n->op != IG_OP_CONV2D_DGRAD && ig_cuda_conv_direct_fits(&q)) {
         /* few input channels: our direct kernels (the scratch, ≤ 4 MiB, fits the workspace) */
-        if (n->op == IG_OP_CONV2D) ig_cuda_conv_direct_fwd(a, b, bias, out, &q, (int)n->attrs.i[2], n->attrs.f[0], s);
-        else ig_cuda_conv_direct_wgrad(a, b, out, bgrad, &q, cu->workspace[cu->cur], cu->counters[cu->cur], s);
+        if (n->op == IG_OP_CONV2D) ig_cuda_conv_direct_fwd(a, b, bias, out, &q, (int)n->attrs.i[2], n->attrs.f[0], queue);
+        else ig_cuda_conv_direct_wgrad(a, b, out, bgrad, &q, cu->workspace[cu->cur], cu->counters[cu->cur], queue);
         return IG_OK;
     }
     const conv_kind *k = &kinds[n->op - IG_OP_CONV2D];
@@ -282,7 +283,7 @@ ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, c
     else ptrs[k->role[0]] = a, ptrs[k->role[1]] = b, ptrs[k->role[2]] = out;
     if (!plan->plan) {
         enum cudaStreamCaptureStatus capturing;
-        CU_TRY(cudaStreamIsCapturing(cu->stream[cu->cur], &capturing));
+        CU_TRY(cudaStreamIsCapturing(cu->queue[cu->cur].s, &capturing));
         if (capturing != cudaStreamCaptureStatusNone)
             return ig_fail(IG_ERR_INTERNAL, "conv '%s': no plan made before the capture", n->name);
         ig_status st = make_plan(cu, plan, g, n, ptrs);
@@ -293,12 +294,12 @@ ig_status ig_cuda_conv_run(ig_cuda *cu, ig_cuda_conv *plan, const ig_graph *g, c
     }
     if (turned) {
         ptrs[ROLE_W] = (char *)cu->workspace[cu->cur] + plan->turned_offset;
-        ig_cuda_conv_turn(b, ptrs[ROLE_W], q.f, q.c, q.kh * q.kw, s);
+        ig_cuda_conv_turn(b, ptrs[ROLE_W], q.f, q.c, q.kh * q.kw, queue);
     }
     IG_TRY(execute(cu, plan, ptrs));
-    if (bgrad) ig_cuda_channel_sum(a, bgrad, &per_channel, cu->workspace[cu->cur], cu->counters[cu->cur], s);
+    if (bgrad) ig_cuda_channel_sum(a, bgrad, &per_channel, cu->workspace[cu->cur], cu->counters[cu->cur], queue);
     int act = n->op == IG_OP_CONV2D ? (int)n->attrs.i[2] : IG_ACT_NONE;
-    if (bias || act != IG_ACT_NONE) ig_cuda_bias_act(out, bias, q.n, q.f, q.oh * q.ow, act, n->attrs.f[0], s);
+    if (bias || act != IG_ACT_NONE) ig_cuda_bias_act(out, bias, q.n, q.f, q.oh * q.ow, act, n->attrs.f[0], queue);
     return IG_OK;
 }
 

@@ -2,6 +2,7 @@
  * over its output with act_math.h's math, as on the CPU. (CHANNEL_SUM, a conv's bias gradient,
  * is batch normalisation's per-channel reduction: cuda_batchnorm.cu.) */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 
 #include "ops/act_math.h"
 
@@ -11,6 +12,7 @@
  * division per element (a 64-bit one cost more than the pass's memory traffic). */
 __global__ void bias_act_kernel(float *y, const float *b, int64_t plane0, int64_t c, int64_t hw, int act, float p)
 {
+    ig_grid_enter();
     int64_t plane = plane0 + blockIdx.y;
     float *yp = y + plane * hw, bias = b ? b[plane % c] : 0.0f;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < hw; i += (int64_t)gridDim.x * blockDim.x)
@@ -18,19 +20,20 @@ __global__ void bias_act_kernel(float *y, const float *b, int64_t plane0, int64_
 }
 
 extern "C" void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c, int64_t hw, int act, float p,
-                                 cudaStream_t s)
+                                 ig_cuda_queue *q)
 {
     int64_t per_plane = (hw + 255) / 256, planes = n * c;
     if (per_plane > 64) per_plane = 64;
     for (int64_t p0 = 0; p0 < planes; p0 += 65535) { /* the grid's y extent */
         int64_t count = planes - p0 < 65535 ? planes - p0 : 65535;
         dim3 grid((unsigned)(per_plane > 0 ? per_plane : 1), (unsigned)count);
-        bias_act_kernel<<<grid, 256, 0, s>>>(y, b, p0, c, hw, act, p);
+        ig_launch(q, bias_act_kernel, grid, 256, 0, y, b, p0, c, hw, act, p);
     }
 }
 
 __global__ void conv_turn_kernel(const float *w, float *wt, int64_t f, int64_t c, int64_t k)
 {
+    ig_grid_enter();
     int64_t total = f * c * k;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t tap = i % k, fc = i / k, fi = fc / c, ci = fc % c; /* i indexes w [f, c, k] */
@@ -38,10 +41,10 @@ __global__ void conv_turn_kernel(const float *w, float *wt, int64_t f, int64_t c
     }
 }
 
-extern "C" void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t k, cudaStream_t s)
+extern "C" void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t k, ig_cuda_queue *q)
 {
     int64_t blocks = (f * c * k + 255) / 256;
-    conv_turn_kernel<<<(unsigned)(blocks > 4096 ? 4096 : blocks > 0 ? blocks : 1), 256, 0, s>>>(w, wt, f, c, k);
+    ig_launch(q, conv_turn_kernel, (unsigned)(blocks > 4096 ? 4096 : blocks > 0 ? blocks : 1), 256, 0, w, wt, f, c, k);
 }
 
 /* ---------------------------------------------------------------- few input channels
@@ -81,6 +84,7 @@ template <int C>
 __global__ void __launch_bounds__(DIRECT_THREADS)
     conv_direct_fwd_kernel(const float *x, const float *w, const float *b, float *y, ig_conv_geom q, int act, float p)
 {
+    ig_grid_enter();
     constexpr int CKK = C * DIRECT_K * DIRECT_K;
     extern __shared__ float sw[];
     const int f_count = (int)q.f, plane = (int)(q.oh * q.ow);
@@ -111,6 +115,7 @@ __global__ void __launch_bounds__(DIRECT_THREADS)
     conv_direct_wgrad_kernel(const float *dy, const float *x, ig_conv_geom q, float *partial, int *counters, float *dw,
                              float *db)
 {
+    ig_grid_enter();
     constexpr int CKK = C * DIRECT_K * DIRECT_K, CK1 = CKK + 1, FC = wgrad_chunk<C>::FC;
     const int f0 = blockIdx.x * FC, groups = gridDim.y, plane = (int)(q.oh * q.ow), h = (int)q.h, w = (int)q.w;
     float acc[FC][CK1] = {};
@@ -173,25 +178,25 @@ extern "C" bool ig_cuda_conv_direct_fits(const ig_conv_geom *q)
            q->oh * q->ow < INT_MAX && q->n <= 65535;
 }
 
-extern "C" void ig_cuda_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const ig_conv_geom *q,
-                                        int act, float p, cudaStream_t s)
+extern "C" void ig_cuda_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const ig_conv_geom *geo,
+                                        int act, float p, ig_cuda_queue *q)
 {
-    int64_t plane = q->oh * q->ow;
-    size_t smem = (size_t)(q->f * q->c * DIRECT_K * DIRECT_K) * sizeof(float);
-    dim3 grid((unsigned)((plane + DIRECT_THREADS - 1) / DIRECT_THREADS), (unsigned)q->n);
-    if (q->c == 1) conv_direct_fwd_kernel<1><<<grid, DIRECT_THREADS, smem, s>>>(x, w, b, y, *q, act, p);
-    else conv_direct_fwd_kernel<3><<<grid, DIRECT_THREADS, smem, s>>>(x, w, b, y, *q, act, p);
+    int64_t plane = geo->oh * geo->ow;
+    size_t smem = (size_t)(geo->f * geo->c * DIRECT_K * DIRECT_K) * sizeof(float);
+    dim3 grid((unsigned)((plane + DIRECT_THREADS - 1) / DIRECT_THREADS), (unsigned)geo->n);
+    if (geo->c == 1) ig_launch(q, conv_direct_fwd_kernel<1>, grid, DIRECT_THREADS, smem, x, w, b, y, *geo, act, p);
+    else ig_launch(q, conv_direct_fwd_kernel<3>, grid, DIRECT_THREADS, smem, x, w, b, y, *geo, act, p);
 }
 
-extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, float *db, const ig_conv_geom *q,
-                                          float *scratch, int *counters, cudaStream_t s)
+extern "C" void ig_cuda_conv_direct_wgrad(const float *dy, const float *x, float *dw, float *db, const ig_conv_geom *geo,
+                                          float *scratch, int *counters, ig_cuda_queue *q)
 {
     /* about two blocks per SM of an H100 in all, each at least one sample */
-    int fc = q->c == 1 ? wgrad_chunk<1>::FC : wgrad_chunk<3>::FC;
-    int64_t chunks = (q->f + fc - 1) / fc, groups = (256 + chunks - 1) / chunks;
-    if (groups > q->n) groups = q->n;
+    int fc = geo->c == 1 ? wgrad_chunk<1>::FC : wgrad_chunk<3>::FC;
+    int64_t chunks = (geo->f + fc - 1) / fc, groups = (256 + chunks - 1) / chunks;
+    if (groups > geo->n) groups = geo->n;
     if (groups > IG_CONV_DIRECT_PARTS) groups = IG_CONV_DIRECT_PARTS;
     dim3 grid((unsigned)chunks, (unsigned)groups);
-    if (q->c == 1) conv_direct_wgrad_kernel<1><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw, db);
-    else conv_direct_wgrad_kernel<3><<<grid, DIRECT_THREADS, 0, s>>>(dy, x, *q, scratch, counters, dw, db);
+    if (geo->c == 1) ig_launch(q, conv_direct_wgrad_kernel<1>, grid, DIRECT_THREADS, 0, dy, x, *geo, scratch, counters, dw, db);
+    else ig_launch(q, conv_direct_wgrad_kernel<3>, grid, DIRECT_THREADS, 0, dy, x, *geo, scratch, counters, dw, db);
 }

@@ -2,6 +2,7 @@
  * their gradient, softmax, add, scale, dropout (rng_math.h's hash, as on the CPU) and the
  * bias gradient (column sums). Grid-stride loops; sizes from the caller. */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 
 #include "ops/act_math.h"
 #include "ops/opt_hyper.h"
@@ -19,12 +20,14 @@ static unsigned grid_for(size_t n)
 
 __global__ void act_kernel(const float *x, float *y, size_t n, int act, float p)
 {
+    ig_grid_enter();
     GRID_STRIDE(i, n) y[i] = ig_act_fwd(act, p, x[i]);
 }
 
 /* x is NULL for the kinds whose derivative comes from y */
 __global__ void act_grad_kernel(const float *dy, const float *y, const float *x, float *dx, size_t n, int act, float p)
 {
+    ig_grid_enter();
     GRID_STRIDE(i, n) dx[i] = dy[i] * ig_act_deriv(act, p, x ? x[i] : 0.0f, y[i]);
 }
 
@@ -32,6 +35,7 @@ __global__ void act_grad_kernel(const float *dy, const float *y, const float *x,
 __global__ void dropout_kernel(const float *x, float *y, size_t n, float p, uint64_t seed, uint64_t salt,
                                const ig_opt_hyper *h)
 {
+    ig_grid_enter();
     uint64_t key = ig_dropout_key(seed, salt, h->step);
     float scale = 1.0f / (1.0f - p);
     GRID_STRIDE(i, n) y[i] = ig_dropout_elem(key, i, p, scale, x[i]);
@@ -55,6 +59,7 @@ static __device__ float warp_sum(float v)
 
 __global__ void softmax_kernel(const float *x, float *y, int64_t rows, int64_t w)
 {
+    ig_grid_enter();
     int64_t r = blockIdx.x * (int64_t)SOFTMAX_WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= rows) return; /* a whole warp leaves together: the shuffles stay full */
@@ -69,6 +74,7 @@ __global__ void softmax_kernel(const float *x, float *y, int64_t rows, int64_t w
 
 __global__ void softmax_grad_kernel(const float *dy, const float *y, float *dx, int64_t rows, int64_t w)
 {
+    ig_grid_enter();
     int64_t r = blockIdx.x * (int64_t)SOFTMAX_WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (r >= rows) return;
@@ -81,11 +87,13 @@ __global__ void softmax_grad_kernel(const float *dy, const float *y, float *dx, 
 
 __global__ void add_kernel(const float *a, const float *b, float *y, size_t n)
 {
+    ig_grid_enter();
     GRID_STRIDE(i, n) y[i] = a[i] + b[i];
 }
 
 __global__ void scale_kernel(const float *x, const float *factor, float *y, size_t n)
 {
+    ig_grid_enter();
     float f = *factor;
     GRID_STRIDE(i, n) y[i] = x[i] * f;
 }
@@ -94,6 +102,7 @@ __global__ void scale_kernel(const float *x, const float *factor, float *y, size
  * (lanes read consecutive addresses), then the 8 partial sums are added in a fixed order. */
 __global__ void bias_grad_kernel(const float *dz, float *db, int64_t rows, int64_t cols)
 {
+    ig_grid_enter();
     __shared__ float part[8][33];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int64_t c = blockIdx.x * 32 + lane;
@@ -109,46 +118,46 @@ __global__ void bias_grad_kernel(const float *dz, float *db, int64_t rows, int64
     }
 }
 
-extern "C" void ig_cuda_act(const float *x, float *y, size_t n, int act, float p, cudaStream_t s)
+extern "C" void ig_cuda_act(const float *x, float *y, size_t n, int act, float p, ig_cuda_queue *q)
 {
-    act_kernel<<<grid_for(n), 256, 0, s>>>(x, y, n, act, p);
+    ig_launch(q, act_kernel, grid_for(n), 256, 0, x, y, n, act, p);
 }
 
 extern "C" void ig_cuda_act_grad(const float *dy, const float *y, const float *x, float *dx, size_t n, int act,
-                                 float p, cudaStream_t s)
+                                 float p, ig_cuda_queue *q)
 {
-    act_grad_kernel<<<grid_for(n), 256, 0, s>>>(dy, y, x, dx, n, act, p);
+    ig_launch(q, act_grad_kernel, grid_for(n), 256, 0, dy, y, x, dx, n, act, p);
 }
 
 extern "C" void ig_cuda_dropout(const float *x, float *y, size_t n, float p, uint64_t seed, uint64_t salt,
-                                const void *hyper, cudaStream_t s)
+                                const void *hyper, ig_cuda_queue *q)
 {
-    dropout_kernel<<<grid_for(n), 256, 0, s>>>(x, y, n, p, seed, salt, (const ig_opt_hyper *)hyper);
+    ig_launch(q, dropout_kernel, grid_for(n), 256, 0, x, y, n, p, seed, salt, (const ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_softmax(const float *x, float *y, int64_t rows, int64_t w, cudaStream_t s)
+extern "C" void ig_cuda_softmax(const float *x, float *y, int64_t rows, int64_t w, ig_cuda_queue *q)
 {
-    softmax_kernel<<<(unsigned)((rows + SOFTMAX_WARPS - 1) / SOFTMAX_WARPS), 32 * SOFTMAX_WARPS, 0, s>>>(x, y, rows, w);
+    ig_launch(q, softmax_kernel, (unsigned)((rows + SOFTMAX_WARPS - 1) / SOFTMAX_WARPS), 32 * SOFTMAX_WARPS, 0, x, y, rows, w);
 }
 
 extern "C" void ig_cuda_softmax_grad(const float *dy, const float *y, float *dx, int64_t rows, int64_t w,
-                                     cudaStream_t s)
+                                     ig_cuda_queue *q)
 {
-    softmax_grad_kernel<<<(unsigned)((rows + SOFTMAX_WARPS - 1) / SOFTMAX_WARPS), 32 * SOFTMAX_WARPS, 0, s>>>(
+    ig_launch(q, softmax_grad_kernel, (unsigned)((rows + SOFTMAX_WARPS - 1) / SOFTMAX_WARPS), 32 * SOFTMAX_WARPS, 0, 
         dy, y, dx, rows, w);
 }
 
-extern "C" void ig_cuda_add(const float *a, const float *b, float *y, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_add(const float *a, const float *b, float *y, size_t n, ig_cuda_queue *q)
 {
-    add_kernel<<<grid_for(n), 256, 0, s>>>(a, b, y, n);
+    ig_launch(q, add_kernel, grid_for(n), 256, 0, a, b, y, n);
 }
 
-extern "C" void ig_cuda_scale(const float *x, const float *factor, float *y, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_scale(const float *x, const float *factor, float *y, size_t n, ig_cuda_queue *q)
 {
-    scale_kernel<<<grid_for(n), 256, 0, s>>>(x, factor, y, n);
+    ig_launch(q, scale_kernel, grid_for(n), 256, 0, x, factor, y, n);
 }
 
-extern "C" void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, cudaStream_t s)
+extern "C" void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, ig_cuda_queue *q)
 {
-    bias_grad_kernel<<<(unsigned)((cols + 31) / 32), 256, 0, s>>>(dz, db, rows, cols);
+    ig_launch(q, bias_grad_kernel, (unsigned)((cols + 31) / 32), 256, 0, dz, db, rows, cols);
 }

@@ -2,6 +2,7 @@
  * sample: the permutation and the augmentation draws are computed once per row), and
  * evaluation totals. */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 #include "ops/augment.h"
 #include "ops/opt_hyper.h"
 #include "ops/permute.h"
@@ -10,6 +11,7 @@ __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd
                               size_t yrow, int64_t stride, int train, int64_t h, int64_t w,
                               const ig_opt_hyper *hyper, const ig_data_cursor *c)
 {
+    ig_grid_enter();
     __shared__ int64_t src;
     __shared__ ig_augment_draw d;
     __shared__ bool aug;
@@ -41,6 +43,7 @@ __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd
 
 __global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_data_cursor *c, int64_t b)
 {
+    ig_grid_enter();
     c->eval_loss += (double)*loss * (double)b;
     if (correct) c->eval_correct += *correct;
     c->eval_count += b;
@@ -49,14 +52,14 @@ __global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_
 
 extern "C" void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row,
                                size_t yrow, int64_t b, int64_t stride, int train, int64_t h, int64_t w,
-                               const void *hyper, const void *cursor, cudaStream_t s)
+                               const void *hyper, const void *cursor, ig_cuda_queue *q)
 {
-    gather_kernel<<<(unsigned)b, 256, 0, s>>>((const char *)xs, (const char *)ys, (char *)xd, (char *)yd, count, row,
+    ig_launch(q, gather_kernel, (unsigned)b, 256, 0, (const char *)xs, (const char *)ys, (char *)xd, (char *)yd, count, row,
                                               yrow, stride, train, h, w, (const ig_opt_hyper *)hyper,
                                               (const ig_data_cursor *)cursor);
 }
 
-extern "C" void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, cudaStream_t s)
+extern "C" void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, ig_cuda_queue *q)
 {
-    eval_accum_kernel<<<1, 1, 0, s>>>(loss, correct, (ig_data_cursor *)cursor, b);
+    ig_launch(q, eval_accum_kernel, 1, 1, 0, loss, correct, (ig_data_cursor *)cursor, b);
 }

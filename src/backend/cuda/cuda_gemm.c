@@ -50,8 +50,9 @@ static ig_status make_plan(ig_cuda *cu, ig_cuda_gemm *p, bool ta, bool tb, int64
 static cublasStatus_t matmul(ig_cuda *cu, ig_cuda_gemm *plan, const float *a, const float *b, float *c)
 {
     const float alpha = 1.0f, beta = 0.0f;
+    cu->queue[cu->cur].after_own = false;
     return cublasLtMatmul(cu->lt, plan->desc, &alpha, b, plan->a, a, plan->b, &beta, c, plan->c, c, plan->c, &plan->algo,
-                          cu->workspace[cu->cur], IG_CUDA_WORKSPACE, cu->stream[cu->cur]);
+                          cu->workspace[cu->cur], IG_CUDA_WORKSPACE, cu->queue[cu->cur].s);
 }
 
 /* The epilogue's bias or bias-gradient pointer, which may differ from run to run. */
@@ -70,11 +71,12 @@ static ig_status set_vector(ig_cuda_gemm *plan, const ig_cuda_epilogue *epi)
 static ig_status make_own_plan(ig_cuda *cu, ig_cuda_gemm *p)
 {
     enum cudaStreamCaptureStatus capturing;
-    CU_TRY(cudaStreamIsCapturing(cu->stream[cu->cur], &capturing));
+    CU_TRY(cudaStreamIsCapturing(cu->queue[cu->cur].s, &capturing));
     if (capturing != cudaStreamCaptureStatusNone) return ig_fail(IG_ERR_INTERNAL, "gemm: no plan made before the capture");
     size_t bytes = (size_t)p->own.tiles * sizeof(int);
     cudaError_t e = cudaMalloc((void **)&p->counters, bytes);
-    if (e == cudaSuccess) e = cudaMemsetAsync(p->counters, 0, bytes, cu->stream[cu->cur]); /* before the kernel */
+    if (e == cudaSuccess) e = cudaMemsetAsync(p->counters, 0, bytes, cu->queue[cu->cur].s); /* before the kernel */
+    cu->queue[cu->cur].after_own = false;
     if (e != cudaSuccess) {
         cudaGetLastError();
         if (p->counters) cudaFree(p->counters);
@@ -92,7 +94,7 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi)
 {
-    cudaStream_t s = cu->stream[cu->cur];
+    ig_cuda_queue *q = &cu->queue[cu->cur];
     /* on the side stream, half the blocks: split four ways beside the main stream's kernels,
      * mlp_small's last weight gradient made the step 12 µs slower (H200), two ways did not */
     int blocks = cu->cur ? cu->sms / 2 : cu->sms;
@@ -105,7 +107,7 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
                               .act = epi->act, .act_p = epi->act_p, .dact = epi->dact, .dact_y = epi->dact_y,
                               .partials = cu->workspace[cu->cur],
                               .counters = plan->counters};
-        ig_cuda_sgemm(&plan->own, args, s);
+        ig_cuda_sgemm(&plan->own, args, q);
         return IG_OK;
     }
     /* cuBLASLt's epilogues fuse ReLU; another activation is a pass of its own */
@@ -126,8 +128,8 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
     }
     IG_TRY(set_vector(plan, epi));
     LT_TRY(matmul(cu, plan, a, b, c));
-    if (epi->act != IG_ACT_NONE && !relu) ig_cuda_act(c, c, (size_t)(m * n), epi->act, epi->act_p, s);
-    if (epi->dact != IG_ACT_NONE) ig_cuda_act_grad(c, epi->dact_y, NULL, c, (size_t)(m * n), epi->dact, epi->act_p, s);
+    if (epi->act != IG_ACT_NONE && !relu) ig_cuda_act(c, c, (size_t)(m * n), epi->act, epi->act_p, q);
+    if (epi->dact != IG_ACT_NONE) ig_cuda_act_grad(c, epi->dact_y, NULL, c, (size_t)(m * n), epi->dact, epi->act_p, q);
     return IG_OK;
 }
 

@@ -33,7 +33,7 @@ typedef struct ig_cuda {
      * overlap with it (see ig_schedule_streams). Each has one workspace, shared by the
      * library calls and kernels on it, which run one at a time: IG_CUDA_WORKSPACE at first,
      * grown by ig_cuda_workspace_reserve to the largest cuDNN plan's need. */
-    cudaStream_t stream[2];
+    ig_cuda_queue queue[2];
     cudaStream_t copy; /* batches into IO blocks, overlapping the runs */
     void *workspace[2];
     size_t workspace_bytes[2]; /* never below IG_CUDA_WORKSPACE */

@@ -3,6 +3,7 @@
  * rows in a fixed pattern and whose partial sums are combined in a fixed order: the loss is
  * bit-reproducible run to run. */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 
 #include "ops/loss_math.h"
 
@@ -42,6 +43,7 @@ __global__ void __launch_bounds__(THREADS) cross_entropy_kernel(const float *x, 
                                                                 const float *probs, float eps, float *loss,
                                                                 float *dx, int64_t rows, int64_t cols)
 {
+    ig_grid_enter();
     __shared__ double part[WARPS];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     double acc = 0;
@@ -74,6 +76,7 @@ __global__ void __launch_bounds__(THREADS) cross_entropy_kernel(const float *x, 
 __global__ void __launch_bounds__(THREADS) elem_loss_kernel(const float *p, const float *t, float *loss, float *dp,
                                                             size_t n, int kind, float delta)
 {
+    ig_grid_enter();
     __shared__ double part[WARPS];
     float inv = 1.0f / (float)n;
     double acc = 0;
@@ -90,6 +93,7 @@ __global__ void __launch_bounds__(THREADS) elem_loss_kernel(const float *p, cons
 __global__ void __launch_bounds__(THREADS) accuracy_kernel(const float *x, const void *target, int32_t *hits,
                                                            int64_t rows, int64_t width, int mode, float threshold)
 {
+    ig_grid_enter();
     __shared__ double part[WARPS];
     double acc = 0;
     for (int64_t r = threadIdx.x; r < rows; r += THREADS) acc += ig_accuracy_hit(mode, threshold, x, target, r, width);
@@ -99,19 +103,19 @@ __global__ void __launch_bounds__(THREADS) accuracy_kernel(const float *x, const
 }
 
 extern "C" void ig_cuda_cross_entropy(const float *logits, const int32_t *labels, const float *probs, float eps,
-                                      float *loss, float *dlogits, int64_t rows, int64_t cols, cudaStream_t s)
+                                      float *loss, float *dlogits, int64_t rows, int64_t cols, ig_cuda_queue *q)
 {
-    cross_entropy_kernel<<<1, THREADS, 0, s>>>(logits, labels, probs, eps, loss, dlogits, rows, cols);
+    ig_launch(q, cross_entropy_kernel, 1, THREADS, 0, logits, labels, probs, eps, loss, dlogits, rows, cols);
 }
 
 extern "C" void ig_cuda_elem_loss(const float *pred, const float *target, float *loss, float *dpred, size_t n,
-                                  int kind, float delta, cudaStream_t s)
+                                  int kind, float delta, ig_cuda_queue *q)
 {
-    elem_loss_kernel<<<1, THREADS, 0, s>>>(pred, target, loss, dpred, n, kind, delta);
+    ig_launch(q, elem_loss_kernel, 1, THREADS, 0, pred, target, loss, dpred, n, kind, delta);
 }
 
 extern "C" void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int64_t rows, int64_t width,
-                                 int mode, float threshold, cudaStream_t s)
+                                 int mode, float threshold, ig_cuda_queue *q)
 {
-    accuracy_kernel<<<1, THREADS, 0, s>>>(pred, target, hits, rows, width, mode, threshold);
+    ig_launch(q, accuracy_kernel, 1, THREADS, 0, pred, target, hits, rows, width, mode, threshold);
 }

@@ -16,7 +16,7 @@ static size_t numel(const ig_graph *g, int v) { return ig_shape_numel(&g->vals[v
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases)
 {
     const ig_node *n = &g->nodes[i];
-    cudaStream_t s = cu->stream[cu->cur];
+    ig_cuda_queue *q = &cu->queue[cu->cur];
 #define IN(k) ((float *)ptr(g, n->in[k], bases))
 #define OUT(k) ((float *)ptr(g, n->out[k], bases))
     switch (n->op) {
@@ -44,81 +44,82 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         const ig_shape *zs = &g->vals[n->in[0]].shape, *xs = &g->vals[n->in[1]].shape;
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], true, false, zs->d[1], xs->d[1], zs->d[0], IN(0), zs->d[1], IN(1),
                                 xs->d[1], OUT(0), &(ig_cuda_epilogue){.bgrad = OUT(1)}));
-        if (!cp->gemm[i].fused_bgrad) ig_cuda_bias_grad(IN(0), OUT(1), zs->d[0], zs->d[1], s);
+        if (!cp->gemm[i].fused_bgrad) ig_cuda_bias_grad(IN(0), OUT(1), zs->d[0], zs->d[1], q);
         break;
     }
-    case IG_OP_RELU: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_RELU, 0.0f, s); break;
-    case IG_OP_TANH: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_TANH, 0.0f, s); break;
-    case IG_OP_ACT: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], s); break;
+    case IG_OP_RELU: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_RELU, 0.0f, q); break;
+    case IG_OP_TANH: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), IG_ACT_TANH, 0.0f, q); break;
+    case IG_OP_ACT: ig_cuda_act(IN(0), OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], q); break;
     case IG_OP_ACT_GRAD:
         ig_cuda_act_grad(IN(0), IN(1), n->n_in == 3 ? IN(2) : NULL, OUT(0), numel(g, n->in[0]), (int)n->attrs.i[0],
-                         n->attrs.f[0], s);
+                         n->attrs.f[0], q);
         break;
     case IG_OP_SOFTMAX:
     case IG_OP_SOFTMAX_GRAD: {
         const ig_shape *xs = &g->vals[n->in[0]].shape;
         int64_t w = xs->d[xs->ndim - 1], rows = (int64_t)numel(g, n->in[0]) / w;
-        if (n->op == IG_OP_SOFTMAX) ig_cuda_softmax(IN(0), OUT(0), rows, w, s);
-        else ig_cuda_softmax_grad(IN(0), IN(1), OUT(0), rows, w, s);
+        if (n->op == IG_OP_SOFTMAX) ig_cuda_softmax(IN(0), OUT(0), rows, w, q);
+        else ig_cuda_softmax_grad(IN(0), IN(1), OUT(0), rows, w, q);
         break;
     }
-    case IG_OP_ADD: ig_cuda_add(IN(0), IN(1), OUT(0), numel(g, n->in[0]), s); break;
-    case IG_OP_SCALE: ig_cuda_scale(IN(0), IN(1), OUT(0), numel(g, n->in[0]), s); break;
+    case IG_OP_ADD: ig_cuda_add(IN(0), IN(1), OUT(0), numel(g, n->in[0]), q); break;
+    case IG_OP_SCALE: ig_cuda_scale(IN(0), IN(1), OUT(0), numel(g, n->in[0]), q); break;
     case IG_OP_COPY:
-        CU_TRY(cudaMemcpyAsync(OUT(0), IN(0), ig_val_bytes(&g->vals[n->in[0]]), cudaMemcpyDeviceToDevice, s));
+        CU_TRY(cudaMemcpyAsync(OUT(0), IN(0), ig_val_bytes(&g->vals[n->in[0]]), cudaMemcpyDeviceToDevice, q->s));
+        q->after_own = false;
         break;
     case IG_OP_SPARSE_CE:
     case IG_OP_CROSS_ENTROPY: {
         const ig_shape *xs = &g->vals[n->in[0]].shape;
         bool sparse = n->op == IG_OP_SPARSE_CE;
         ig_cuda_cross_entropy(IN(0), sparse ? (const int32_t *)IN(1) : NULL, sparse ? NULL : IN(1), n->attrs.f[0],
-                              OUT(0), OUT(1), xs->d[0], xs->d[1], s);
+                              OUT(0), OUT(1), xs->d[0], xs->d[1], q);
         break;
     }
     case IG_OP_ELEM_LOSS:
-        ig_cuda_elem_loss(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], s);
+        ig_cuda_elem_loss(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], q);
         break;
     case IG_OP_ACCURACY: {
         int64_t rows = g->vals[n->in[0]].shape.d[0];
         ig_cuda_accuracy(IN(0), IN(1), (int32_t *)OUT(0), rows, (int64_t)numel(g, n->in[0]) / rows,
-                         (int)n->attrs.i[0], n->attrs.f[0], s);
+                         (int)n->attrs.i[0], n->attrs.f[0], q);
         break;
     }
     /* inputs: params, grads, moments..., decay scales, hyper */
-    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
-    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
-    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
-    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), s); break;
-    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), s); break;
-    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), s); break;
-    case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), s); break;
+    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), q); break;
+    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), q); break;
+    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), q); break;
+    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), q); break;
+    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), q); break;
+    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), q); break;
+    case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), q); break;
     case IG_OP_GATHER: {
         const ig_val *xa = &g->vals[n->in[0]];
         int64_t count = xa->shape.d[0], planes, h, w;
         ig_augment_planes(xa->shape.ndim - 1, xa->shape.d + 1, &planes, &h, &w);
         ig_cuda_gather(IN(0), IN(1), OUT(0), OUT(1), count, ig_val_bytes(xa) / (size_t)count,
                        ig_dtype_size(g->vals[n->in[1]].dtype), n->attrs.i[0], n->attrs.i[1],
-                       n->attrs.i[2] == IG_GATHER_TRAIN, h, w, IN(2), IN(3), s);
+                       n->attrs.i[2] == IG_GATHER_TRAIN, h, w, IN(2), IN(3), q);
         break;
     }
     case IG_OP_EVAL_ACCUM:
-        ig_cuda_eval_accum(IN(0), n->attrs.i[1] ? (const int32_t *)IN(1) : NULL, IN(2), n->attrs.i[0], s);
+        ig_cuda_eval_accum(IN(0), n->attrs.i[1] ? (const int32_t *)IN(1) : NULL, IN(2), n->attrs.i[0], q);
         break;
     case IG_OP_CLIP_GRAD_NORM:
-        ig_cuda_clip_grad_norm(IN(0), numel(g, n->in[0]), OUT(0), IG_NORM_PARTIALS, n->attrs.f[0], IN(1), s);
+        ig_cuda_clip_grad_norm(IN(0), numel(g, n->in[0]), OUT(0), IG_NORM_PARTIALS, n->attrs.f[0], IN(1), q);
         break;
     case IG_OP_POOL2D:
     case IG_OP_POOL2D_GRAD: {
         int64_t planes;
         ig_pool_geom geo = ig_pool_geom_of(g, n, &planes);
-        if (n->op == IG_OP_POOL2D) ig_cuda_pool2d(IN(0), OUT(0), planes, &geo, s);
-        else ig_cuda_pool2d_grad(IN(0), IN(1), OUT(0), planes, &geo, s);
+        if (n->op == IG_OP_POOL2D) ig_cuda_pool2d(IN(0), OUT(0), planes, &geo, q);
+        else ig_cuda_pool2d_grad(IN(0), IN(1), OUT(0), planes, &geo, q);
         break;
     }
     case IG_OP_DROPOUT:
         if (n->n_in < 2) return ig_fail(IG_ERR_INTERNAL, "dropout '%s': run without its step bound", n->name);
         ig_cuda_dropout(IN(0), OUT(0), numel(g, n->in[0]), n->attrs.f[0], (uint64_t)n->attrs.i[0],
-                        (uint64_t)n->attrs.i[1], IN(1), s);
+                        (uint64_t)n->attrs.i[1], IN(1), q);
         break;
     case IG_OP_CONV2D:
     case IG_OP_CONV2D_DGRAD:
@@ -140,18 +141,18 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
                            ig_op_get(n->op)->name, n->name, (long long)geo.c);
         float *scratch = cu->workspace[cu->cur];
         int *counters = cu->counters[cu->cur];
-        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, counters, s);
+        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, counters, q);
         else if (n->op == IG_OP_BATCHNORM)
             ig_cuda_batchnorm(IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0), OUT(1), &geo, (int)n->attrs.i[0],
-                              n->attrs.f[0], n->attrs.f[1], scratch, counters, s);
-        else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, counters, s);
+                              n->attrs.f[0], n->attrs.f[1], scratch, counters, q);
+        else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, counters, q);
         break;
     }
     case IG_OP_BATCHNORM_DX: {
         ig_bn_geom geo = ig_bn_geom_of(g, n);
         bool training = n->attrs.i[0];
         ig_cuda_batchnorm_dx(IN(0), IN(1), IN(2), IN(3), training ? IN(4) : NULL, training ? IN(5) : NULL, OUT(0), &geo,
-                             s);
+                             q);
         break;
     }
     case IG_OP_COUNT:

@@ -3,6 +3,7 @@
  * with the CPU kernels). Hyperparameters and the step counter are read from device memory,
  * so a captured step never needs new kernel arguments. */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 
 #include "ops/opt_math.h"
 
@@ -18,6 +19,7 @@ static unsigned grid_for(size_t n)
 
 __global__ void sgd_kernel(float *p, const float *g, float *buf, const float *ds, const ig_opt_hyper *h, size_t n)
 {
+    ig_grid_enter();
     const float lr = ig_hyper_lr(h, h->step), wd = h->weight_decay, mu = h->momentum, damp = h->dampening;
     const float gs = ig_hyper_grad_scale(h);
     const bool first = h->step == 0, nesterov = h->nesterov;
@@ -38,6 +40,7 @@ __global__ void sgd_kernel(float *p, const float *g, float *buf, const float *ds
 __global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, const float *ds, const ig_opt_hyper *h,
                             size_t n, bool nadam)
 {
+    ig_grid_enter();
     float4 *p = (float4 *)pf, *m = (float4 *)mf, *v = (float4 *)vf;
     const float4 *g = (const float4 *)gf;
     size_t n4 = n / 4;
@@ -67,6 +70,7 @@ __global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, co
 __global__ void rmsprop_kernel(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds,
                                const ig_opt_hyper *h, size_t n)
 {
+    ig_grid_enter();
     __shared__ ig_rmsprop_coef k;
     if (threadIdx.x == 0) k = ig_rmsprop_coefs(h);
     __syncthreads();
@@ -75,6 +79,7 @@ __global__ void rmsprop_kernel(float *p, const float *g, float *sq, float *buf, 
 
 __global__ void adagrad_kernel(float *p, const float *g, float *sum, const float *ds, const ig_opt_hyper *h, size_t n)
 {
+    ig_grid_enter();
     __shared__ ig_adagrad_coef k;
     if (threadIdx.x == 0) k = ig_adagrad_coefs(h);
     __syncthreads();
@@ -84,6 +89,7 @@ __global__ void adagrad_kernel(float *p, const float *g, float *sum, const float
 __global__ void adadelta_kernel(float *p, const float *g, float *sq, float *acc, const float *ds, const ig_opt_hyper *h,
                                 size_t n)
 {
+    ig_grid_enter();
     __shared__ ig_adadelta_coef k;
     if (threadIdx.x == 0) k = ig_adadelta_coefs(h);
     __syncthreads();
@@ -91,54 +97,55 @@ __global__ void adadelta_kernel(float *p, const float *g, float *sq, float *acc,
 }
 
 /* Separate from the update: every thread of the update must read the same counter. */
-__global__ void step_kernel(ig_opt_hyper *h) { h->step++; }
+__global__ void step_kernel(ig_opt_hyper *h) { ig_grid_enter(); h->step++; }
 
-__global__ void nadam_step_kernel(ig_opt_hyper *h) { ig_nadam_advance(h); }
+__global__ void nadam_step_kernel(ig_opt_hyper *h) { ig_grid_enter(); ig_nadam_advance(h); }
 
 __global__ void record_loss_kernel(const float *loss, const ig_opt_hyper *h, float *ring)
 {
+    ig_grid_enter();
     ring[h->step % IG_LOSS_RING] = *loss;
 }
 
-extern "C" void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, cudaStream_t s)
+extern "C" void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, ig_cuda_queue *q)
 {
-    record_loss_kernel<<<1, 1, 0, s>>>(loss, (const ig_opt_hyper *)hyper, ring);
+    ig_launch(q, record_loss_kernel, 1, 1, 0, loss, (const ig_opt_hyper *)hyper, ring);
 }
 
-extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, ig_cuda_queue *q)
 {
-    sgd_kernel<<<grid_for(n), 256, 0, s>>>(p, g, buf, ds, (const ig_opt_hyper *)hyper, n);
-    step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
+    ig_launch(q, sgd_kernel, grid_for(n), 256, 0, p, g, buf, ds, (const ig_opt_hyper *)hyper, n);
+    ig_launch(q, step_kernel, 1, 1, 0, (ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, ig_cuda_queue *q)
 {
-    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, ds, (const ig_opt_hyper *)hyper, n, false);
-    step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
+    ig_launch(q, adam_kernel, grid_for(n / 4), 256, 0, p, g, m, v, ds, (const ig_opt_hyper *)hyper, n, false);
+    ig_launch(q, step_kernel, 1, 1, 0, (ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, ig_cuda_queue *q)
 {
-    adam_kernel<<<grid_for(n / 4), 256, 0, s>>>(p, g, m, v, ds, (const ig_opt_hyper *)hyper, n, true);
-    nadam_step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
+    ig_launch(q, adam_kernel, grid_for(n / 4), 256, 0, p, g, m, v, ds, (const ig_opt_hyper *)hyper, n, true);
+    ig_launch(q, nadam_step_kernel, 1, 1, 0, (ig_opt_hyper *)hyper);
 }
 
 extern "C" void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n,
-                                cudaStream_t s)
+                                ig_cuda_queue *q)
 {
-    rmsprop_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sq, buf, ga, ds, (const ig_opt_hyper *)hyper, n);
-    step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
+    ig_launch(q, rmsprop_kernel, grid_for(n), 256, 0, p, g, sq, buf, ga, ds, (const ig_opt_hyper *)hyper, n);
+    ig_launch(q, step_kernel, 1, 1, 0, (ig_opt_hyper *)hyper);
 }
 
-extern "C" void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, cudaStream_t s)
+extern "C" void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, ig_cuda_queue *q)
 {
-    adagrad_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sum, ds, (const ig_opt_hyper *)hyper, n);
-    step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
+    ig_launch(q, adagrad_kernel, grid_for(n), 256, 0, p, g, sum, ds, (const ig_opt_hyper *)hyper, n);
+    ig_launch(q, step_kernel, 1, 1, 0, (ig_opt_hyper *)hyper);
 }
 
 extern "C" void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n,
-                                 cudaStream_t s)
+                                 ig_cuda_queue *q)
 {
-    adadelta_kernel<<<grid_for(n), 256, 0, s>>>(p, g, sq, acc, ds, (const ig_opt_hyper *)hyper, n);
-    step_kernel<<<1, 1, 0, s>>>((ig_opt_hyper *)hyper);
+    ig_launch(q, adadelta_kernel, grid_for(n), 256, 0, p, g, sq, acc, ds, (const ig_opt_hyper *)hyper, n);
+    ig_launch(q, step_kernel, 1, 1, 0, (ig_opt_hyper *)hyper);
 }

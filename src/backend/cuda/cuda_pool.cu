@@ -3,6 +3,7 @@
  * Index arithmetic is 32-bit where the tensor allows (64-bit division is a long instruction
  * sequence on a GPU, and these kernels do little else). */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 #include "ops/act_math.h"
 #include "ops/pool_math.h"
 
@@ -17,6 +18,7 @@ static __device__ inline float fused_act(const ig_pool_geom &g, float d, float x
 
 template <typename I> __global__ void pool2d_kernel(const float *x, float *y, I planes, ig_pool_geom g)
 {
+    ig_grid_enter();
     I i = (I)blockIdx.x * blockDim.x + threadIdx.x, out = (I)(g.oh * g.ow);
     if (i >= planes * out) return;
     I c = i / out, o = i % out;
@@ -25,6 +27,7 @@ template <typename I> __global__ void pool2d_kernel(const float *x, float *y, I 
 
 template <typename I> __global__ void pool2d_grad_kernel(const float *dy, const float *x, float *dx, I planes, ig_pool_geom g)
 {
+    ig_grid_enter();
     I i = (I)blockIdx.x * blockDim.x + threadIdx.x, in = (I)(g.h * g.w);
     if (i >= planes * in) return;
     I c = i / in, p = i % in;
@@ -38,6 +41,7 @@ template <typename I> __global__ void pool2d_grad_kernel(const float *dy, const 
 template <typename I>
 __global__ void pool2d_grad_tiled_kernel(const float *dy, const float *x, float *dx, I planes, ig_pool_geom g)
 {
+    ig_grid_enter();
     I i = (I)blockIdx.x * blockDim.x + threadIdx.x, out = (I)(g.oh * g.ow);
     if (i >= planes * out) return;
     I c = i / out, o = i % out, oy = o / (I)g.ow, ox = o % (I)g.ow;
@@ -56,25 +60,25 @@ static unsigned blocks(int64_t n) { return (unsigned)((n + 255) / 256); }
 
 static bool fits_int(int64_t planes, const ig_pool_geom *g) { return planes * g->h * g->w < INT_MAX; }
 
-extern "C" void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom *g, cudaStream_t s)
+extern "C" void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom *g, ig_cuda_queue *q)
 {
     unsigned nb = blocks(planes * g->oh * g->ow);
-    if (fits_int(planes, g)) pool2d_kernel<int><<<nb, 256, 0, s>>>(x, y, (int)planes, *g);
-    else pool2d_kernel<int64_t><<<nb, 256, 0, s>>>(x, y, planes, *g);
+    if (fits_int(planes, g)) ig_launch(q, pool2d_kernel<int>, nb, 256, 0, x, y, (int)planes, *g);
+    else ig_launch(q, pool2d_kernel<int64_t>, nb, 256, 0, x, y, planes, *g);
 }
 
 extern "C" void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t planes, const ig_pool_geom *g,
-                                    cudaStream_t s)
+                                    ig_cuda_queue *q)
 {
     bool tiled = g->mode != IG_POOL_GLOBAL_AVG && g->k == g->s && g->p == 0 && g->h % g->k == 0 && g->w % g->k == 0;
     bool small = fits_int(planes, g);
     if (tiled) {
         unsigned nb = blocks(planes * g->oh * g->ow);
-        if (small) pool2d_grad_tiled_kernel<int><<<nb, 256, 0, s>>>(dy, x, dx, (int)planes, *g);
-        else pool2d_grad_tiled_kernel<int64_t><<<nb, 256, 0, s>>>(dy, x, dx, planes, *g);
+        if (small) ig_launch(q, pool2d_grad_tiled_kernel<int>, nb, 256, 0, dy, x, dx, (int)planes, *g);
+        else ig_launch(q, pool2d_grad_tiled_kernel<int64_t>, nb, 256, 0, dy, x, dx, planes, *g);
         return;
     }
     unsigned nb = blocks(planes * g->h * g->w);
-    if (small) pool2d_grad_kernel<int><<<nb, 256, 0, s>>>(dy, x, dx, (int)planes, *g);
-    else pool2d_grad_kernel<int64_t><<<nb, 256, 0, s>>>(dy, x, dx, planes, *g);
+    if (small) ig_launch(q, pool2d_grad_kernel<int>, nb, 256, 0, dy, x, dx, (int)planes, *g);
+    else ig_launch(q, pool2d_grad_kernel<int64_t>, nb, 256, 0, dy, x, dx, planes, *g);
 }

@@ -9,6 +9,7 @@
  * (a weight gradient's bias gradient: Σ over the batch of dz). On products of ~50 M
  * multiply-adds cuBLASLt's kernels are 15–40% faster than this one (cuda_gemm.c picks). */
 #include "cuda.h"
+#include "cuda_launch.cuh"
 
 #include "ops/act_math.h"
 
@@ -50,6 +51,7 @@ static __device__ inline void store_tile(const float *reg, bool kmajor, float (*
 template <int BM, int BN, int TM, int TN, int BK>
 __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_kernel(ig_sgemm_args g)
 {
+    ig_grid_enter();
     typedef tile_cfg<BM, BN, TM, TN, BK> cfg;
     __shared__ __align__(16) float as[2][BK][BM + PAD];
     __shared__ __align__(16) float bs[2][BK][BN + PAD];
@@ -179,12 +181,12 @@ extern "C" bool ig_cuda_sgemm_plan(int64_t m, int64_t n, int64_t k, int sms, ig_
     return true;
 }
 
-extern "C" void ig_cuda_sgemm(const ig_sgemm_plan *p, ig_sgemm_args g, cudaStream_t s)
+extern "C" void ig_cuda_sgemm(const ig_sgemm_plan *p, ig_sgemm_args g, ig_cuda_queue *q)
 {
     typedef tile_cfg<TILE, TILE, 1, 1, TILE_BK> cfg;
     g.splits = p->splits;
     g.kchunk = p->kchunk;
     g.row_part = (size_t)p->tiles * p->splits * TILE * TILE;
     dim3 grid((unsigned)cdiv(g.n, TILE), (unsigned)cdiv(g.m, TILE), (unsigned)p->splits);
-    sgemm_kernel<TILE, TILE, 1, 1, TILE_BK><<<grid, cfg::THREADS, 0, s>>>(g);
+    ig_launch(q, sgemm_kernel<TILE, TILE, 1, 1, TILE_BK>, grid, cfg::THREADS, 0, g);
 }

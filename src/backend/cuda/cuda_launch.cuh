@@ -1,0 +1,48 @@
+/* cuda_launch.cuh — how every kernel of ours is launched: after another kernel of ours, with
+ * Programmatic Dependent Launch (Hopper on), so that its blocks are already resident when the
+ * kernel before it on the stream ends, instead of being launched only then (in a captured
+ * step the edge between the two becomes a programmatic one). That is safe because every
+ * kernel launched this way begins with ig_grid_enter(), which waits for the grids before it
+ * to complete and their writes to be visible before touching any memory. After a cuBLASLt or
+ * cuDNN kernel (or anything else queued on the stream) the launch is an ordinary one: see
+ * ig_cuda_queue. Older GPUs ignore both halves. cnn_small's step: 0.253 → 0.245 ms, mlp_small
+ * 0.076 → 0.074 (H200). */
+#ifndef IG_CUDA_LAUNCH_CUH
+#define IG_CUDA_LAUNCH_CUH
+
+#include "cuda.h"
+
+#include <cuda_runtime.h>
+
+/* First statement of every kernel, before any early return: a block that left without
+ * waiting could let its kernel complete before the kernel's predecessor, and the successor,
+ * which waits only for this kernel, would then read too early. Then the next kernel may
+ * launch (it waits in turn). */
+static __device__ __forceinline__ void ig_grid_enter()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+/* kernel<<<grid, block, smem, q->s>>>(args...); a launch error is left for the node's
+ * cudaGetLastError check */
+template <typename... Params, typename... Args>
+static void ig_launch(ig_cuda_queue *q, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Args... args)
+{
+    cudaLaunchAttribute early;
+    early.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    early.val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = q->s;
+    cfg.attrs = &early;
+    cfg.numAttrs = q->after_own ? 1 : 0;
+    (void)cudaLaunchKernelEx(&cfg, kernel, args...);
+    q->after_own = true;
+}
+
+#endif /* IG_CUDA_LAUNCH_CUH */
