@@ -298,9 +298,10 @@ static void test_plan_random_dags(void **state)
 
 /* A view has no bytes of its own: it sits where its root does, in the arena or in IO. */
 /* The backward pass of a 4-layer MLP scheduled on two streams: every weight-gradient GEMM
- * goes to the side stream with a join before the optimizer or its first reader, and nothing
- * the main stream writes between a side node and its join may overlap the side node's
- * operands or results (they are in use all that time). */
+ * goes to the side stream, moved up to just after the node computing what it reads, with a
+ * join before the optimizer or its first reader; the order stays one where every value is
+ * computed before it is read, and nothing the main stream writes between a side node and its
+ * join may overlap the side node's operands or results (they are in use all that time). */
 static void test_plan_two_streams(void **state)
 {
     ig_graph g;
@@ -345,8 +346,18 @@ static void test_plan_two_streams(void **state)
         if (!wgrad) continue;
         side++;
         assert_true(nd->join > i && nd->join <= opt);
+        const ig_node *before = &g.nodes[i - 1]; /* what it waited for, or the side node before */
+        bool reads_before = before->stream;
+        for (int k = 0; k < nd->n_in; k++) reads_before |= g.vals[root_of(&g, nd->in[k])].node == i - 1;
+        if (!reads_before) fail_msg("side node %d '%s' was not moved up to what it reads", i, nd->name);
     }
     assert_int_equal(side, 4);
+    for (int i = 0; i < g.n_nodes; i++) {
+        const ig_node *nd = &g.nodes[i];
+        for (int k = 0; k < nd->n_out; k++) assert_int_equal(g.vals[nd->out[k]].node, i);
+        for (int k = 0; k < nd->n_in; k++) assert_true(g.vals[nd->in[k]].node < i);
+    }
+    assert_int_equal(g.nodes[g.n_nodes - 1].op, IG_OP_SGD); /* nothing moved past the optimizer */
 
     ig_plan_stats st;
     OK(ig_plan_memory(&g, &st));

@@ -128,15 +128,15 @@ void ig_graph_replace_uses(ig_graph *g, int from, int to)
         if (g->vals[v].alias_of == from) g->vals[v].alias_of = to;
 }
 
-void ig_graph_move_to_front(ig_graph *g, int i)
+void ig_graph_move_node(ig_graph *g, int from, int to)
 {
-    ig_node n = g->nodes[i];
-    memmove(&g->nodes[1], &g->nodes[0], (size_t)i * sizeof n);
-    g->nodes[0] = n;
+    ig_node n = g->nodes[from];
+    memmove(&g->nodes[to + 1], &g->nodes[to], (size_t)(from - to) * sizeof n);
+    g->nodes[to] = n;
     for (int v = 0; v < g->n_vals; v++) {
         int p = g->vals[v].node;
-        if (p == i) g->vals[v].node = 0;
-        else if (p >= 0 && p < i) g->vals[v].node = p + 1;
+        if (p == from) g->vals[v].node = to;
+        else if (p >= to && p < from) g->vals[v].node = p + 1;
     }
 }
 

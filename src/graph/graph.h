@@ -122,8 +122,8 @@ ig_status ig_graph_reinfer(ig_graph *g);
 
 /* Makes every node read `to` where it read `from` (and views of `from` view `to`). */
 void ig_graph_replace_uses(ig_graph *g, int from, int to);
-/* Moves node i to the front of the order (for a node computing what all others read). */
-void ig_graph_move_to_front(ig_graph *g, int i);
+/* Moves node `from` back to position `to` (to <= from), the nodes between one place on. */
+void ig_graph_move_node(ig_graph *g, int from, int to);
 
 /* Floating-point operations of one run of the graph's nodes, from the op table. */
 double ig_graph_flops(const ig_graph *g);
@@ -158,7 +158,8 @@ ig_status ig_fuse_gradients(ig_graph *g);
  * that must wait for it: the first that reads one of its outputs or bytes of a bound buffer
  * they were written to (an optimizer reads every gradient through the flat GRADS leaf), else
  * the program's end. Side nodes run in order among themselves and each starts after every
- * main node before it. For backends that run one node at a time, no call. */
+ * main node before it, so each is first moved up the order to just after the last node it
+ * depends on (or the side node before it). For backends that run one node at a time, no call. */
 void ig_schedule_streams(ig_graph *g);
 
 /* The liveness-based planner: gives every unplaced value (buf NONE) an offset in one arena.

@@ -104,8 +104,35 @@ static bool on_side_stream(const ig_graph *g, const ig_node *n)
     }
 }
 
+/* Whether node b, after a, must stay after it: one writes what the other reads or writes.
+ * Reads of the same bound buffer count too, since some ops (optimizers, the loss record, batch
+ * norm's running statistics) update their inputs there in place. */
+static bool depends(const ig_graph *g, const ig_node *a, const ig_node *b)
+{
+    for (int i = 0; i < a->n_in + a->n_out; i++) {
+        bool a_reads = i < a->n_in;
+        int x = root_of(g, a_reads ? a->in[i] : a->out[i - a->n_in]);
+        bool bound = g->vals[x].buf != IG_BUF_NONE && g->vals[x].buf != IG_BUF_ARENA;
+        for (int j = 0; j < b->n_in + b->n_out; j++) {
+            bool b_reads = j < b->n_in;
+            if (a_reads && b_reads && !bound) continue;
+            if (touches(g, b_reads ? b->in[j] : b->out[j - b->n_in], x)) return true;
+        }
+    }
+    return false;
+}
+
 void ig_schedule_streams(ig_graph *g)
 {
+    /* A side node starts after every main node queued before it: moved up, a layer's weight
+     * gradient runs beside the input gradient after it instead of after that (on an H200,
+     * mlp_small's step 0.074 → 0.066 ms). */
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!on_side_stream(g, &g->nodes[i])) continue;
+        int to = i;
+        while (to > 0 && !on_side_stream(g, &g->nodes[to - 1]) && !depends(g, &g->nodes[to - 1], &g->nodes[i])) to--;
+        if (to < i) ig_graph_move_node(g, i, to);
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         ig_node *n = &g->nodes[i];
         n->stream = on_side_stream(g, n);

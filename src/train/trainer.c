@@ -340,7 +340,7 @@ static ig_status add_gather(ig_trainer *t, ig_graph *g, ig_program_key key, int 
     ig_attrs at = {.i = {key.batch, key.stride, key.mode}};
     int outs[2];
     IG_TRY(ig_graph_node(g, IG_OP_GATHER, (int[]){xa, ya, hy, cur}, 4, &at, "gather", outs));
-    ig_graph_move_to_front(g, g->n_nodes - 1);
+    ig_graph_move_node(g, g->n_nodes - 1, 0);
     ig_graph_replace_uses(g, m->input, outs[0]);
     ig_graph_replace_uses(g, *labels, outs[1]);
     g->vals[m->input].buf = IG_BUF_NONE; /* now read by no one */
