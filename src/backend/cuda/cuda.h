@@ -43,11 +43,13 @@ void ig_cuda_dropout(const float *x, float *y, size_t n, float p, uint64_t seed,
                      ig_cuda_queue *q);
 void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, ig_cuda_queue *q);
 
-/* Losses: one block, fixed reduction order, so results are bit-reproducible. */
+/* Losses: fixed reduction orders, so results are bit-reproducible. */
 /* Cross-entropy on logits [rows, cols] against labels [rows] or (labels NULL) probability
- * rows, targets smoothed by eps. */
+ * rows, targets smoothed by eps; each row's loss passes through row_loss (rows doubles), and
+ * `counter` (one int, zero before and after) elects the block that adds them. */
 void ig_cuda_cross_entropy(const float *logits, const int32_t *labels, const float *probs, float eps, float *loss,
-                           float *dlogits, int64_t rows, int64_t cols, ig_cuda_queue *q);
+                           float *dlogits, int64_t rows, int64_t cols, double *row_loss, int *counter,
+                           ig_cuda_queue *q);
 /* Mean of a per-element loss (kind: IG_ELEM_*, delta: Huber's). */
 void ig_cuda_elem_loss(const float *pred, const float *target, float *loss, float *dpred, size_t n, int kind,
                        float delta, ig_cuda_queue *q);
@@ -56,9 +58,11 @@ void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int6
                       float threshold, ig_cuda_queue *q);
 
 /* Optimizers over the flat buffer; `ds` is the weight-decay scale of each IG_DECAY_CHUNK
- * parameters; `hyper` points at an ig_opt_hyper in device memory.
- * Each ends by advancing the step counter (a second, one-thread kernel). */
-void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, ig_cuda_queue *q);
+ * parameters; `hyper` points at an ig_opt_hyper in device memory. Each advances the step
+ * counter in its last block to finish, elected through `counter` (one int, zero before and
+ * after). */
+void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, int *counter,
+                 ig_cuda_queue *q);
 void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, ig_cuda_queue *q);
 /* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample.
  * Samples are planes of h × w (ig_augment_planes) for the augmentation of training batches. */
@@ -69,11 +73,16 @@ void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor,
 /* Clipping by global norm: the factor lands in the hyperparameter block (src/ops/clip.c). */
 void ig_cuda_clip_grad_norm(const float *g, size_t n, float *partials, int n_partials, float max_norm, void *hyper,
                             ig_cuda_queue *q);
-void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, ig_cuda_queue *q);
-void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, ig_cuda_queue *q);
-void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n, ig_cuda_queue *q);
-void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, ig_cuda_queue *q);
-void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n, ig_cuda_queue *q);
+void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, int *counter,
+                  ig_cuda_queue *q);
+void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, int *counter,
+                   ig_cuda_queue *q);
+void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n,
+                     int *counter, ig_cuda_queue *q);
+void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, int *counter,
+                     ig_cuda_queue *q);
+void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n,
+                      int *counter, ig_cuda_queue *q);
 
 /* Our GEMM for small products (cuda_sgemm.cu): c[m, n] = act(op(a)·op(b) + bias) in
  * row-major terms (op transposes when ta / tb; bias, indexed by column, may be NULL), or
@@ -113,7 +122,7 @@ void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, int64_t pla
  * NULL). */
 void ig_cuda_bias_act(float *y, const float *b, int64_t n, int64_t c, int64_t hw, int act, float p, ig_cuda_queue *q);
 /* wt [c, f, k] = w [f, c, k reversed]: filters of k = kh·kw taps turned half a turn, in and
- * out channels swapped (a stride-1 data gradient as a forward convolution). */
+ * out channels swapped (a stride-1 data gradient as a forward convolution); f·c·k < 2^31. */
 void ig_cuda_conv_turn(const float *w, float *wt, int64_t f, int64_t c, int64_t k, ig_cuda_queue *q);
 /* Direct kernels for a first layer's 3×3 convolution over 1 or 3 input channels (all weights
  * ≤ IG_CONV_DIRECT_WEIGHTS floats, so they fit in shared memory), where cuDNN's engines have

@@ -427,7 +427,7 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
         if (cp->used[i]) cudaEventDestroy(cp->used[i]);
     }
     for (int i = 0; i < p->g.n_nodes; i++) {
-        ig_cuda_gemm_free(impl(be), &cp->gemm[i]);
+        ig_cuda_gemm_free(&cp->gemm[i]);
         ig_cuda_conv_free(impl(be), &cp->conv[i]);
     }
     free(cp->gemm);

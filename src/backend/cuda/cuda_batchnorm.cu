@@ -129,22 +129,6 @@ static __device__ void stats_finish(int64_t ch, int lane, const float *scratch, 
     rvar[ch] = ig_bn_running(rvar[ch], ig_bn_unbiased(var, count), momentum);
 }
 
-/* Whether this block is the last of its channel's `parts` to have parked its partial result
- * (thread 0 asks; every thread learns it), which then finishes the channel: the partials are
- * added in the same order whichever block comes last. The counter is left at zero. */
-static __device__ bool last_of_channel(int *counters, uint64_t ch, uint64_t parts)
-{
-    __shared__ bool last;
-    if (threadIdx.x == 0) {
-        __threadfence(); /* the partial is visible before the count says so */
-        last = atomicAdd(&counters[ch], 1) == (int)parts - 1;
-        if (last) counters[ch] = 0;
-    }
-    __syncthreads();
-    if (last) __threadfence();
-    return last;
-}
-
 /* Block (ch, p): the moments of part p of channel ch into scratch[(ch·parts + p)·3 ..]; the
  * channel's last block finishes it (stats_finish). */
 template <int V>
@@ -176,7 +160,7 @@ static __global__ void __launch_bounds__(THREADS) stats_kernel(const float *x, i
         float *out = scratch + (ch * parts + blockIdx.y) * 3;
         out[0] = m.n, out[1] = m.mean, out[2] = m.m2;
     }
-    if (!last_of_channel(counters, ch, parts) || threadIdx.x >= 32) return;
+    if (!ig_grid_last_block(&counters[ch], (int)parts) || threadIdx.x >= 32) return;
     stats_finish(ch, threadIdx.x, scratch, parts, g.c, g.n * g.hw, momentum, eps, saved, rmean, rvar);
 }
 
@@ -259,7 +243,7 @@ static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, c
         float *out = scratch + (ch * parts + blockIdx.y) * 3;
         out[0] = s_dy, out[1] = s_dyx;
     }
-    if (!last_of_channel(counters, ch, parts) || threadIdx.x >= 32) return;
+    if (!ig_grid_last_block(&counters[ch], (int)parts) || threadIdx.x >= 32) return;
     grad_finish(ch, threadIdx.x, scratch, parts, g.c, saved, dgamma, dbeta);
 }
 

@@ -15,6 +15,7 @@
 #include "backend/cuda/cuda_impl.h"
 #include "ops/conv.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,7 +187,8 @@ done:
  * 37.5 → 35.9 ms), the filters' turn costing one small kernel. */
 static bool dgrad_as_forward(const ig_node *n, const ig_conv_geom *q)
 {
-    return n->op == IG_OP_CONV2D_DGRAD && q->stride == 1 && q->kh == q->kw && q->pad <= q->kh - 1;
+    return n->op == IG_OP_CONV2D_DGRAD && q->stride == 1 && q->kh == q->kw && q->pad <= q->kh - 1 &&
+           q->f * q->c * q->kh * q->kw < INT_MAX; /* ig_cuda_conv_turn's 32-bit indices */
 }
 
 /* The plan of a CONV2D, CONV2D_DGRAD or CONV2D_WGRAD node, whose operands have the addresses

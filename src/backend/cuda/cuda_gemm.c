@@ -68,28 +68,6 @@ static ig_status set_vector(ig_cuda_gemm *plan, const ig_cuda_epilogue *epi)
  * measured on an H200 for mlp_small's and cnn_small's products; bench/RESULTS.md). */
 #define OWN_MAX_MACS ((int64_t)1 << 21)
 
-static ig_status make_own_plan(ig_cuda *cu, ig_cuda_gemm *p)
-{
-    enum cudaStreamCaptureStatus capturing;
-    CU_TRY(cudaStreamIsCapturing(cu->queue[cu->cur].s, &capturing));
-    if (capturing != cudaStreamCaptureStatusNone) return ig_fail(IG_ERR_INTERNAL, "gemm: no plan made before the capture");
-    size_t bytes = (size_t)p->own.tiles * sizeof(int);
-    cudaError_t e = cudaMalloc((void **)&p->counters, bytes);
-    if (e == cudaSuccess) e = cudaMemsetAsync(p->counters, 0, bytes, cu->queue[cu->cur].s); /* before the kernel */
-    cu->queue[cu->cur].after_own = false;
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        if (p->counters) cudaFree(p->counters);
-        p->counters = NULL;
-        return ig_cuda_check(e, "allocating the gemm tile counters", __FILE__, __LINE__);
-    }
-    ig_stats_device(cu->ctx, (ptrdiff_t)bytes);
-    p->counter_bytes = bytes;
-    p->fused_bgrad = true;
-    p->ready = true;
-    return IG_OK;
-}
-
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi)
@@ -99,14 +77,13 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
      * mlp_small's last weight gradient made the step 12 µs slower (H200), two ways did not */
     int blocks = cu->cur ? cu->sms / 2 : cu->sms;
     if (!plan->ready && cu->own_gemm && m * n * k <= OWN_MAX_MACS && ig_cuda_sgemm_plan(m, n, k, blocks, &plan->own) &&
-        plan->own.partial_floats * sizeof(float) <= IG_CUDA_WORKSPACE)
-        IG_TRY(make_own_plan(cu, plan));
-    if (plan->counters) {
+        plan->own.partial_floats * sizeof(float) <= IG_CUDA_WORKSPACE && plan->own.tiles <= IG_CUDA_COUNTERS)
+        plan->ready = plan->own_kernel = plan->fused_bgrad = true;
+    if (plan->own_kernel) {
         ig_sgemm_args args = {.a = a, .b = b, .bias = epi->bias, .c = c, .bgrad = epi->bgrad, .m = (int)m, .n = (int)n,
                               .k = (int)k, .lda = (int)lda, .ldb = (int)ldb, .ldc = (int)n, .ta = ta, .tb = tb,
                               .act = epi->act, .act_p = epi->act_p, .dact = epi->dact, .dact_y = epi->dact_y,
-                              .partials = cu->workspace[cu->cur],
-                              .counters = plan->counters};
+                              .partials = cu->workspace[cu->cur], .counters = cu->counters[cu->cur]};
         ig_cuda_sgemm(&plan->own, args, q);
         return IG_OK;
     }
@@ -121,7 +98,7 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
         plan->fused_bgrad = e == CUBLASLT_EPILOGUE_BGRADB && st == IG_OK;
         if (st != IG_OK && e == CUBLASLT_EPILOGUE_BGRADB) {
             /* no fp32 kernel with this epilogue here: plain GEMM, the caller sums the bias */
-            ig_cuda_gemm_free(cu, plan);
+            ig_cuda_gemm_free(plan);
             st = make_plan(cu, plan, ta, tb, m, n, k, lda, ldb, CUBLASLT_EPILOGUE_DEFAULT);
         }
         IG_TRY(st);
@@ -133,12 +110,8 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
     return IG_OK;
 }
 
-void ig_cuda_gemm_free(ig_cuda *cu, ig_cuda_gemm *plan)
+void ig_cuda_gemm_free(ig_cuda_gemm *plan)
 {
-    if (plan->counters) {
-        cudaFree(plan->counters);
-        ig_stats_device(cu->ctx, -(ptrdiff_t)plan->counter_bytes);
-    }
     /* also after a plan failed halfway: destroy whatever was created */
     if (plan->a) cublasLtMatrixLayoutDestroy(plan->a);
     if (plan->b) cublasLtMatrixLayoutDestroy(plan->b);

@@ -61,9 +61,8 @@ typedef struct ig_cuda_gemm {
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;
-    ig_sgemm_plan own; /* our kernel's plan, used when counters is set */
-    int *counters;
-    size_t counter_bytes;
+    ig_sgemm_plan own; /* our kernel's plan, used when own_kernel is set */
+    bool own_kernel;
     bool ready;
     bool fused_bgrad; /* the bias gradient asked for comes from the epilogue (else: caller's kernel) */
 } ig_cuda_gemm;
@@ -123,7 +122,7 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi);
-void ig_cuda_gemm_free(ig_cuda *cu, ig_cuda_gemm *plan);
+void ig_cuda_gemm_free(ig_cuda_gemm *plan);
 /* The backend's cuDNN handle, bound to the stream of the node being launched. */
 ig_status ig_cuda_dnn(ig_cuda *cu, cudnnHandle_t *out);
 /* CONV2D (cuDNN, then its bias and activation), CONV2D_DGRAD or CONV2D_WGRAD on the node's

@@ -26,6 +26,24 @@ static __device__ __forceinline__ void ig_grid_enter()
 #endif
 }
 
+/* Whether this block is the last of `blocks` to get here (every thread calls it; the counter
+ * is zero before and is left at zero). If so, what every block wrote before its call is visible
+ * to it: reductions finish in that block, adding the blocks' partial results in a fixed order,
+ * so the bits do not depend on which block came last. */
+static __device__ __forceinline__ bool ig_grid_last_block(int *counter, int blocks)
+{
+    __shared__ bool last;
+    __threadfence(); /* this thread's partial results are visible before the count says so */
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        last = atomicAdd(counter, 1) == blocks - 1;
+        if (last) *counter = 0;
+    }
+    __syncthreads();
+    if (last) __threadfence();
+    return last;
+}
+
 /* kernel<<<grid, block, smem, q->s>>>(args...); a launch error is left for the node's
  * cudaGetLastError check */
 template <typename... Params, typename... Args>

@@ -17,6 +17,7 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
 {
     const ig_node *n = &g->nodes[i];
     ig_cuda_queue *q = &cu->queue[cu->cur];
+    int *counter = cu->counters[cu->cur]; /* for the kernels whose last block finishes them */
 #define IN(k) ((float *)ptr(g, n->in[k], bases))
 #define OUT(k) ((float *)ptr(g, n->out[k], bases))
     switch (n->op) {
@@ -72,8 +73,11 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_CROSS_ENTROPY: {
         const ig_shape *xs = &g->vals[n->in[0]].shape;
         bool sparse = n->op == IG_OP_SPARSE_CE;
+        if ((size_t)xs->d[0] * sizeof(double) > IG_CUDA_WORKSPACE) /* the rows' losses go to the workspace */
+            return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': %lld rows are more than the CUDA backend's workspace holds",
+                           ig_op_get(n->op)->name, n->name, (long long)xs->d[0]);
         ig_cuda_cross_entropy(IN(0), sparse ? (const int32_t *)IN(1) : NULL, sparse ? NULL : IN(1), n->attrs.f[0],
-                              OUT(0), OUT(1), xs->d[0], xs->d[1], q);
+                              OUT(0), OUT(1), xs->d[0], xs->d[1], cu->workspace[cu->cur], counter, q);
         break;
     }
     case IG_OP_ELEM_LOSS:
@@ -86,12 +90,14 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         break;
     }
     /* inputs: params, grads, moments..., decay scales, hyper */
-    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), q); break;
-    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), q); break;
-    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), q); break;
-    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), q); break;
-    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), q); break;
-    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), q); break;
+    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), counter, q); break;
+    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), counter, q); break;
+    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), counter, q); break;
+    case IG_OP_RMSPROP:
+        ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), counter, q);
+        break;
+    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), counter, q); break;
+    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), counter, q); break;
     case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), q); break;
     case IG_OP_GATHER: {
         const ig_val *xa = &g->vals[n->in[0]];
@@ -140,12 +146,11 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
             return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': %lld channels are more than the CUDA backend's workspace holds",
                            ig_op_get(n->op)->name, n->name, (long long)geo.c);
         float *scratch = cu->workspace[cu->cur];
-        int *counters = cu->counters[cu->cur];
-        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, counters, q);
+        if (n->op == IG_OP_CHANNEL_SUM) ig_cuda_channel_sum(IN(0), OUT(0), &geo, scratch, counter, q);
         else if (n->op == IG_OP_BATCHNORM)
             ig_cuda_batchnorm(IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0), OUT(1), &geo, (int)n->attrs.i[0],
-                              n->attrs.f[0], n->attrs.f[1], scratch, counters, q);
-        else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, counters, q);
+                              n->attrs.f[0], n->attrs.f[1], scratch, counter, q);
+        else ig_cuda_batchnorm_grad(IN(0), IN(1), IN(2), OUT(0), OUT(1), &geo, scratch, counter, q);
         break;
     }
     case IG_OP_BATCHNORM_DX: {

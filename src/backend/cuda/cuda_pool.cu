@@ -56,14 +56,77 @@ __global__ void pool2d_grad_tiled_kernel(const float *dy, const float *x, float 
         }
 }
 
+/* Windows of K × K that tile the plane (the usual 2 × 2 pool), 32-bit indices: the window's
+ * K·K loads unrolled and in flight together (the general kernels, taking windows in loops of
+ * 64-bit arithmetic, ran at about a third of the memory's speed on an H200). The scan order is
+ * ig_pool_argmax's and ig_pool_out's, hence the same bits. Thread i: output i, (oy, ox) of
+ * plane i / out, out = oh · ow, the input K·ow wide. */
+template <int K> struct window {
+    float v[K][K];
+    int at;   /* the window's first input, from x */
+    int best; /* the first maximum, r·K + c: later values win only if greater, or NaN */
+
+    __device__ window(const float *x, int i, int out, int ow)
+    {
+        int plane = i / out, o = i - plane * out, oy = o / ow, ox = o - oy * ow, w = ow * K;
+        at = plane * out * K * K + oy * K * w + ox * K;
+#pragma unroll
+        for (int r = 0; r < K; r++)
+#pragma unroll
+            for (int c = 0; c < K; c++) v[r][c] = x[at + r * w + c];
+        best = 0;
+        float m = v[0][0];
+#pragma unroll
+        for (int j = 1; j < K * K; j++)
+            if (v[j / K][j % K] > m || isnan(v[j / K][j % K])) best = j, m = v[j / K][j % K];
+    }
+};
+
+template <int K> __global__ void pool2d_window_kernel(const float *x, float *y, int total, int out, int ow, int mode)
+{
+    ig_grid_enter();
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    window<K> win(x, i, out, ow);
+    float sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < K * K; j++) sum += win.v[j / K][j % K];
+    y[i] = mode == IG_POOL_MAX ? win.v[win.best / K][win.best % K] : sum / (float)(K * K);
+}
+
+template <int K>
+__global__ void pool2d_grad_window_kernel(const float *dy, const float *x, float *dx, int total, int out, int ow,
+                                          ig_pool_geom g)
+{
+    ig_grid_enter();
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    window<K> win(x, i, out, ow);
+    float d = dy[i], avg = d / (float)(K * K);
+#pragma unroll
+    for (int j = 0; j < K * K; j++)
+        dx[win.at + j / K * ow * K + j % K] =
+            fused_act(g, g.mode == IG_POOL_MAX ? (j == win.best ? d : 0.0f) : avg, win.v[j / K][j % K]);
+}
+
 static unsigned blocks(int64_t n) { return (unsigned)((n + 255) / 256); }
+
+/* 2 × 2 windows tiling a plane small enough for 32-bit indices */
+static bool window2(int64_t planes, const ig_pool_geom *g)
+{
+    return g->mode != IG_POOL_GLOBAL_AVG && g->k == 2 && g->s == 2 && g->p == 0 && g->h % 2 == 0 && g->w % 2 == 0 &&
+           planes * g->h * g->w < INT_MAX;
+}
 
 static bool fits_int(int64_t planes, const ig_pool_geom *g) { return planes * g->h * g->w < INT_MAX; }
 
 extern "C" void ig_cuda_pool2d(const float *x, float *y, int64_t planes, const ig_pool_geom *g, ig_cuda_queue *q)
 {
     unsigned nb = blocks(planes * g->oh * g->ow);
-    if (fits_int(planes, g)) ig_launch(q, pool2d_kernel<int>, nb, 256, 0, x, y, (int)planes, *g);
+    if (window2(planes, g))
+        ig_launch(q, pool2d_window_kernel<2>, nb, 256, 0, x, y, (int)(planes * g->oh * g->ow), (int)(g->oh * g->ow),
+                  (int)g->ow, g->mode);
+    else if (fits_int(planes, g)) ig_launch(q, pool2d_kernel<int>, nb, 256, 0, x, y, (int)planes, *g);
     else ig_launch(q, pool2d_kernel<int64_t>, nb, 256, 0, x, y, planes, *g);
 }
 
@@ -74,7 +137,10 @@ extern "C" void ig_cuda_pool2d_grad(const float *dy, const float *x, float *dx, 
     bool small = fits_int(planes, g);
     if (tiled) {
         unsigned nb = blocks(planes * g->oh * g->ow);
-        if (small) ig_launch(q, pool2d_grad_tiled_kernel<int>, nb, 256, 0, dy, x, dx, (int)planes, *g);
+        if (window2(planes, g))
+            ig_launch(q, pool2d_grad_window_kernel<2>, nb, 256, 0, dy, x, dx, (int)(planes * g->oh * g->ow),
+                      (int)(g->oh * g->ow), (int)g->ow, *g);
+        else if (small) ig_launch(q, pool2d_grad_tiled_kernel<int>, nb, 256, 0, dy, x, dx, (int)planes, *g);
         else ig_launch(q, pool2d_grad_tiled_kernel<int64_t>, nb, 256, 0, dy, x, dx, planes, *g);
         return;
     }

@@ -55,7 +55,6 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
     typedef tile_cfg<BM, BN, TM, TN, BK> cfg;
     __shared__ __align__(16) float as[2][BK][BM + PAD];
     __shared__ __align__(16) float bs[2][BK][BN + PAD];
-    __shared__ int last;
     const int tid = threadIdx.x, tx = tid % (BN / TN), ty = tid / (BN / TN);
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN, split = blockIdx.z;
     const int k0 = split * g.kchunk, kend = min(g.k, k0 + g.kchunk);
@@ -108,12 +107,7 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
 #pragma unroll
             for (int j = 0; j < TN; j++) part[(ty * TM + i) * BN + tx * TN + j] = acc[i][j];
         if (row_sums && tid < BM) g.partials[g.row_part + ((size_t)blockIdx.y * g.splits + split) * BM + tid] = rsum;
-        __threadfence();
-        __syncthreads();
-        if (tid == 0) last = atomicAdd(&g.counters[tile], 1) == g.splits - 1;
-        __syncthreads();
-        if (!last) return;
-        __threadfence();
+        if (!ig_grid_last_block(&g.counters[tile], g.splits)) return;
         /* RED splits' values in flight at a time, added in split order */
         const float *first = g.partials + (size_t)tile * g.splits * (BM * BN);
         const float *rp = g.partials + g.row_part + (size_t)blockIdx.y * g.splits * BM + tid;
@@ -140,7 +134,6 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
                 if (my_row) rsum = z0 + u ? rsum + rv[u] : rv[u];
             }
         }
-        if (tid == 0) g.counters[tile] = 0; /* ready for the next launch */
     }
 
 #pragma unroll
