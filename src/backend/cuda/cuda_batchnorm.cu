@@ -160,7 +160,7 @@ static __global__ void __launch_bounds__(THREADS) stats_kernel(const float *x, i
         float *out = scratch + (ch * parts + blockIdx.y) * 3;
         out[0] = m.n, out[1] = m.mean, out[2] = m.m2;
     }
-    if (!ig_grid_last_block(&counters[ch], (int)parts) || threadIdx.x >= 32) return;
+    if (!ig_grid_last_block(&counters[ch], (int)parts, true) || threadIdx.x >= 32) return;
     stats_finish(ch, threadIdx.x, scratch, parts, g.c, g.n * g.hw, momentum, eps, saved, rmean, rvar);
 }
 
@@ -243,7 +243,7 @@ static __global__ void __launch_bounds__(THREADS) grad_kernel(const float *dy, c
         float *out = scratch + (ch * parts + blockIdx.y) * 3;
         out[0] = s_dy, out[1] = s_dyx;
     }
-    if (!ig_grid_last_block(&counters[ch], (int)parts) || threadIdx.x >= 32) return;
+    if (!ig_grid_last_block(&counters[ch], (int)parts, true) || threadIdx.x >= 32) return;
     grad_finish(ch, threadIdx.x, scratch, parts, g.c, saved, dgamma, dbeta);
 }
 

@@ -177,7 +177,7 @@ __global__ void __launch_bounds__(DIRECT_THREADS)
         partial[((int64_t)f * groups + blockIdx.y) * CK1 + i % CK1] = sum;
     }
     /* the chunk's last block to get here adds its groups' partial sums in group order */
-    if (!ig_grid_last_block(&counters[blockIdx.x], groups)) return;
+    if (!ig_grid_last_block(&counters[blockIdx.x], groups, true)) return;
     for (int i = threadIdx.x; i < FC * CK1; i += DIRECT_THREADS) {
         int f = f0 + i / CK1, k = i % CK1;
         if (f >= q.f) break;

@@ -19,10 +19,10 @@ static unsigned grid_for(size_t n)
 
 /* Every update ends here: the step counter (and NAdam's momentum product) advances in the
  * last block to finish, after every thread of every block has read it, so the update is one
- * launch. */
+ * launch (no results to publish: the blocks only need to have read the counter). */
 static __device__ void advance_step(ig_opt_hyper *h, int *counter, bool nadam)
 {
-    if (ig_grid_last_block(counter, (int)gridDim.x) && threadIdx.x == 0) {
+    if (ig_grid_last_block(counter, (int)gridDim.x, false) && threadIdx.x == 0) {
         if (nadam) ig_nadam_advance(h);
         else h->step++;
     }

@@ -107,7 +107,7 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
 #pragma unroll
             for (int j = 0; j < TN; j++) part[(ty * TM + i) * BN + tx * TN + j] = acc[i][j];
         if (row_sums && tid < BM) g.partials[g.row_part + ((size_t)blockIdx.y * g.splits + split) * BM + tid] = rsum;
-        if (!ig_grid_last_block(&g.counters[tile], g.splits)) return;
+        if (!ig_grid_last_block(&g.counters[tile], g.splits, true)) return;
         /* RED splits' values in flight at a time, added in split order */
         const float *first = g.partials + (size_t)tile * g.splits * (BM * BN);
         const float *rp = g.partials + g.row_part + (size_t)blockIdx.y * g.splits * BM + tid;
