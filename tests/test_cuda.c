@@ -767,6 +767,52 @@ static void compare_on_both(model_fn build, input_fn input, int kind, const char
     ig_ctx_destroy(gpu);
 }
 
+/* dense(24) → ReLU → dense(classes) trained with the sparse cross-entropy on both backends:
+ * the last layer's GEMM takes the loss when the classes fit one tile of our kernel (5 and 16,
+ * with and without a bias; with label smoothing), and a cross-entropy kernel after it when they
+ * do not (20). Losses, parameters and predictions agree (1e-5). */
+static void test_classifier_heads_match_cpu(void **state)
+{
+    static const struct { int classes; bool bias; float smoothing; } heads[] = {
+        {5, true, 0.0f}, {5, false, 0.1f}, {16, true, 0.0f}, {20, true, 0.1f}, {20, false, 0.0f}};
+    for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
+        ig_ctx *ctx[2];
+        ig_model *m[2];
+        ig_trainer *t[2];
+        ig_trainer_config cfg = ig_trainer_defaults();
+        cfg.label_smoothing = heads[h].smoothing;
+        for (int d = 0; d < 2; d++) {
+            assert_int_equal(ig_ctx_create(d ? IG_DEVICE_CUDA : IG_DEVICE_CPU, &ctx[d]), IG_OK);
+            assert_int_equal(ig_model_create(ctx[d], (int64_t[]){BATCH, IN}, 2, &m[d]), IG_OK);
+            ig_value v = ig_relu(m[d], ig_dense(m[d], ig_model_input(m[d]), 24, true, "fc1"), "relu");
+            ig_dense(m[d], v, heads[h].classes, heads[h].bias, "head");
+            assert_int_equal(ig_model_status(m[d]), IG_OK);
+        }
+        copy_params(m[0], m[1]);
+        for (int d = 0; d < 2; d++) assert_int_equal(ig_trainer_create(m[d], &cfg, &t[d]), IG_OK);
+        for (int s = 0; s < 5; s++) {
+            float loss[2];
+            for (int d = 0; d < 2; d++) {
+                ig_tensor *x = random_x(ctx[d], BATCH, 700 + s), *y;
+                assert_int_equal(ig_tensor_create(ctx[d], IG_I32, (int64_t[]){BATCH}, 1, &y), IG_OK);
+                int32_t *labels = ig_tensor_data(y);
+                for (int i = 0; i < BATCH; i++) labels[i] = (i * 7 + s) % heads[h].classes;
+                assert_int_equal(ig_train_batch(t[d], x, y, &loss[d]), IG_OK);
+                ig_tensor_release(x), ig_tensor_release(y);
+            }
+            if (fabsf(loss[0] - loss[1]) > 1e-5f * fabsf(loss[0]))
+                fail_msg("head %zu step %d: cpu %.8f, cuda %.8f", h, s, loss[0], loss[1]);
+        }
+        double e = params_rel_err(m[0], m[1]);
+        if (e > 1e-5) fail_msg("head %zu: parameters differ, rel err %.3g", h, e);
+        for (int d = 0; d < 2; d++) {
+            ig_trainer_destroy(t[d]);
+            ig_model_destroy(m[d]);
+            ig_ctx_destroy(ctx[d]);
+        }
+    }
+}
+
 static void test_pool_models_match_cpu(void **state)
 {
     for (int kind = 0; kind < 3; kind++) compare_on_both(build_pool_model, random_images, kind, "pool model");
@@ -1171,6 +1217,7 @@ int main(void)
         cmocka_unit_test(test_gemm_matches_cpu),
         cmocka_unit_test(test_pool_kernels_match_cpu),
         cmocka_unit_test(test_pool_models_match_cpu),
+        cmocka_unit_test(test_classifier_heads_match_cpu),
         cmocka_unit_test(test_activation_models_match_cpu),
         cmocka_unit_test(test_dropout_models_match_cpu),
         cmocka_unit_test(test_conv_kernels_match_cpu),

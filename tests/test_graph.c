@@ -708,6 +708,68 @@ static void test_fuse_act_grads(void **state)
     assert_memory_equal(out[0], out[1], sizeof out[0]);
 }
 
+/* A classifier's head: x [6, 5] → dense (4 classes; with a bias or not; ReLU or not) → sparse
+ * cross-entropy (smoothing 0.1), with the gradients of x, w and b. Fused, the loss folds into
+ * the dense node (three outputs, the labels its last input) unless the dense has an
+ * activation, and the loss and every gradient come out to the bit (CPU). */
+static void test_fuse_dense_loss(void **state)
+{
+    ig_ctx *ctx = *state;
+    for (int kind = 0; kind < 3; kind++) {
+        bool bias = kind != 1, relu = kind == 2;
+        float out[2][4][32] = {{{0}}};
+        for (int fuse = 0; fuse < 2; fuse++) {
+            ig_graph g;
+            ig_graph_init(&g);
+            int ids[3], grads[3], n_wrt = bias ? 3 : 2;
+            ids[0] = leaf(&g, 2, (int64_t[]){6, 5}, IG_BUF_IO, 0, "x");
+            ids[1] = leaf(&g, 2, (int64_t[]){4, 5}, IG_BUF_IO, 0, "w");
+            ids[2] = leaf(&g, 1, (int64_t[]){4}, IG_BUF_IO, 0, "b");
+            int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {6}}, IG_I32, "labels");
+            g.vals[labels].buf = IG_BUF_IO;
+            int y = node(&g, IG_OP_DENSE, ids, n_wrt, &(ig_attrs){.i = {bias, relu ? IG_ACT_RELU : IG_ACT_NONE}});
+            int lo[2];
+            OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){y, labels}, 2, &(ig_attrs){.f = {0.1f}}, "loss", lo));
+            OK(ig_autodiff(&g, 1, &lo[0], (int[]){-1}, n_wrt, ids, grads));
+            for (int i = 0; i < n_wrt; i++) {
+                OK(ig_graph_materialize(&g, grads[i], &grads[i]));
+                g.vals[grads[i]].buf = IG_BUF_IO;
+            }
+            OK(ig_graph_materialize(&g, lo[0], &lo[0]));
+            g.vals[lo[0]].buf = IG_BUF_IO;
+            if (fuse) OK(ig_fuse_gradients(&g));
+            int ces = 0, fused = 0;
+            for (int i = 0; i < g.n_nodes; i++) {
+                const ig_node *n = &g.nodes[i];
+                ces += n->op == IG_OP_SPARSE_CE;
+                if (n->op != IG_OP_DENSE || n->attrs.i[2] != IG_DENSE_LOSS) continue;
+                fused++;
+                assert_int_equal(n->n_out, 3);
+                assert_int_equal(n->in[n->n_in - 1], labels);
+            }
+            bool folds = fuse && !relu;
+            assert_int_equal(ces, !folds);
+            assert_int_equal(fused, folds);
+            ig_program *p;
+            OK(ig_program_create(ctx, &g, &p));
+            float buf[32];
+            for (int i = 0; i < 3; i++) {
+                fill(buf, ig_shape_numel(&p->g.vals[ids[i]].shape), 60 + (uint64_t)i);
+                OK(ig_program_write(p, ids[i], buf, ig_shape_numel(&p->g.vals[ids[i]].shape) * sizeof *buf));
+            }
+            OK(ig_program_write(p, labels, (int32_t[]){0, 3, 1, 2, 3, 0}, 6 * sizeof(int32_t)));
+            OK(ig_program_run(p, NULL, NULL, NULL));
+            OK(ig_program_read(p, lo[0], out[fuse][0], sizeof(float)));
+            for (int i = 0; i < n_wrt; i++)
+                OK(ig_program_read(p, grads[i], out[fuse][1 + i],
+                                   ig_shape_numel(&p->g.vals[grads[i]].shape) * sizeof(float)));
+            ig_program_destroy(p);
+        }
+        assert_true(out[0][0][0] > 0.1f); /* a loss was computed */
+        assert_memory_equal(out[0], out[1], sizeof out[0]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +784,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fuse_conv_act, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_fuse_blocked),
         cmocka_unit_test_setup_teardown(test_fuse_act_grads, setup_cpu_ctx, teardown_ctx),
+        cmocka_unit_test_setup_teardown(test_fuse_dense_loss, setup_cpu_ctx, teardown_ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,9 +43,31 @@ ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep)
  * derivative comes from y, when the act_grad is the intermediate's only reader. The fused
  * kernels multiply by the same f'(y) the act_grad would: the same bits, one pass fewer.
  * A convolution's bias gradient (channel_sum (dz)) into its weight gradient (conv2d_wgrad
- * (dz, x)), as a second output: a kernel that reads dz anyway can sum it too. */
+ * (dz, x)), as a second output: a kernel that reads dz anyway can sum it too.
+ * A sparse cross-entropy into the dense layer computing its logits (without an activation),
+ * as its second and third outputs: a classifier's few logits per sample are all in one tile
+ * of the GEMM, whose last block can take the softmax there (cuda_sgemm.cu), one launch fewer
+ * on the step's critical path. The logits stay an output for any other reader. */
 ig_status ig_fuse_gradients(ig_graph *g)
 {
+    for (int i = 0; i < g->n_nodes; i++) {
+        ig_node *ce = &g->nodes[i];
+        if (ce->op != IG_OP_SPARSE_CE) continue;
+        int x = ce->in[0], p = g->vals[x].node;
+        if (p < 0 || g->vals[x].alias_of >= 0) continue;
+        ig_node *d = &g->nodes[p];
+        if (d->op != IG_OP_DENSE || d->attrs.i[1] != IG_ACT_NONE || d->attrs.i[2] != 0 || d->n_out != 1) continue;
+        if (g->vals[ce->in[1]].node >= p) continue; /* the labels must be ready before the logits */
+        d->in[d->n_in++] = ce->in[1];
+        d->attrs.i[2] = IG_DENSE_LOSS;
+        d->attrs.f[1] = ce->attrs.f[0];
+        for (int k = 0; k < 2; k++) {
+            d->out[d->n_out++] = ce->out[k];
+            g->vals[ce->out[k]].node = p;
+        }
+        ce->op = IG_OP_NOP;
+        ce->n_in = ce->n_out = 0;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         ig_node *cs = &g->nodes[i];
         if (cs->op != IG_OP_CHANNEL_SUM) continue;

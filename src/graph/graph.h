@@ -6,7 +6,7 @@
 #include "core/core.h"
 
 #define IG_MAX_IN 8
-#define IG_MAX_OUT 2
+#define IG_MAX_OUT 3
 #define IG_NAME_LEN 48
 
 typedef struct ig_shape {

@@ -1,5 +1,9 @@
 /* dense.c — dense layers and the matrix ops of their gradients.
- *   DENSE     (x [n,k], w [m,k], b [m]?) -> act(x·wᵀ + b) [n,m]; attrs.i[1] = ig_act
+ *   DENSE     (x [n,k], w [m,k], b [m]?) -> act(x·wᵀ + b) [n,m]; attrs.i[0] = has the bias,
+ *             attrs.i[1] = ig_act. With attrs.i[2] = IG_DENSE_LOSS (fuse.c, after autodiff): a
+ *             classifier's last layer with the SPARSE_CE that read its logits folded in, labels
+ *             i32 [n] the last input, outputs (logits, loss [1], dlogits [n,m]) as the two nodes
+ *             gave them, label smoothing attrs.f[1]
  *   MATMUL    (a, b[, y]) -> op(a)·op(b); attrs.i[0], i[1] = transpose a, b. With y (a fused
  *             ACT_GRAD, fuse.c): the product times f'(·) taken from y, the output of activation
  *             attrs.i[2] (parameter attrs.f[0]), as ACT_GRAD (dy, y) computes it
@@ -20,7 +24,7 @@ static ig_status dense_infer(const ig_graph *g, const ig_node *n, ig_shape *s, i
         return ig_fail(IG_ERR_SHAPE, "dense '%s': input %s does not fit weight %s (want [units, %lld])", n->name,
                        ig_shape_str(&x->shape, a, sizeof a), ig_shape_str(&w->shape, b, sizeof b),
                        (long long)x->shape.d[1]);
-    if (n->n_in == 3) {
+    if (n->attrs.i[0]) {
         const ig_val *bias = ig_in(g, n, 2);
         if (bias->shape.ndim != 1 || bias->shape.d[0] != w->shape.d[0])
             return ig_fail(IG_ERR_SHAPE, "dense '%s': bias %s does not fit weight %s", n->name,
@@ -28,6 +32,15 @@ static ig_status dense_infer(const ig_graph *g, const ig_node *n, ig_shape *s, i
     }
     s[0] = ig_shape_make(2, (int64_t[]){x->shape.d[0], w->shape.d[0]});
     t[0] = IG_F32;
+    if (n->attrs.i[2] != IG_DENSE_LOSS) return IG_OK;
+    const ig_val *labels = ig_in(g, n, n->n_in - 1);
+    if (n->n_out != 3 || n->n_in != (n->attrs.i[0] ? 4 : 3) || n->attrs.i[1] != IG_ACT_NONE ||
+        labels->dtype != IG_I32 || labels->shape.ndim != 1 || labels->shape.d[0] != x->shape.d[0])
+        return ig_fail(IG_ERR_INTERNAL, "dense '%s': a fused loss needs i32 labels [%lld] last, no activation and "
+                       "three outputs", n->name, (long long)x->shape.d[0]);
+    s[1] = ig_shape_make(1, (int64_t[]){1});
+    s[2] = s[0];
+    t[1] = t[2] = IG_F32;
     return IG_OK;
 }
 
@@ -62,7 +75,8 @@ static ig_status dense_vjp(ig_ad *ad, const ig_node *n, const int *dout)
 static double dense_flops(const ig_graph *g, const ig_node *n)
 {
     const ig_shape *x = &ig_in(g, n, 0)->shape, *w = &ig_in(g, n, 1)->shape;
-    return 2.0 * (double)x->d[0] * (double)w->d[0] * (double)x->d[1];
+    double loss = n->attrs.i[2] == IG_DENSE_LOSS ? 4.0 * (double)x->d[0] * (double)w->d[0] : 0.0;
+    return 2.0 * (double)x->d[0] * (double)w->d[0] * (double)x->d[1] + loss;
 }
 
 const ig_op_def ig_op_dense_def = {"dense", 2, 3, 1, dense_infer, dense_vjp, dense_flops, false, false};

@@ -49,6 +49,9 @@ extern const ig_op_def ig_op_pool2d_def, ig_op_pool2d_grad_def, ig_op_dropout_de
 extern const ig_op_def ig_op_conv2d_def, ig_op_conv2d_dgrad_def, ig_op_conv2d_wgrad_def, ig_op_channel_sum_def;
 extern const ig_op_def ig_op_batchnorm_def, ig_op_batchnorm_grad_def, ig_op_batchnorm_dx_def;
 
+/* DENSE's attrs.i[2] when a SPARSE_CE on its result is folded in (dense.c, fuse.c). */
+#define IG_DENSE_LOSS 1
+
 /* Partial sums of squares the CLIP_GRAD_NORM node writes before combining them. */
 #define IG_NORM_PARTIALS 256
 

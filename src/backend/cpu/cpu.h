@@ -91,6 +91,10 @@ ig_status ig_cpu_copy(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_dropout(const ig_graph *g, const ig_node *n, void *const *bases);
 /* SPARSE_CE and CROSS_ENTROPY share one kernel (labels or probability rows) */
 ig_status ig_cpu_cross_entropy(const ig_graph *g, const ig_node *n, void *const *bases);
+/* The cross-entropy of logits x [rows, c] (SPARSE_CE's with labels, CROSS_ENTROPY's with probs)
+ * into loss [1] and dx; also a DENSE's fused loss. */
+void ig_cpu_ce(const float *x, const int32_t *labels, const float *probs, float eps, int64_t rows, int64_t c,
+               float *loss, float *dx);
 ig_status ig_cpu_elem_loss(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_accuracy(const ig_graph *g, const ig_node *n, void *const *bases);
 ig_status ig_cpu_sgd(const ig_graph *g, const ig_node *n, void *const *bases);

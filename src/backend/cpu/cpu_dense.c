@@ -30,7 +30,7 @@ static cpu_gemm gemm_of(const ig_graph *g, const ig_node *n, void *const *bases)
         p.n = (int)bs->d[0];
         p.tb = true;
         p.act = n->attrs.i[1] == IG_ACT_RELU ? IG_ACT_RELU : IG_ACT_NONE;
-        if (bases && n->n_in == 3) p.bias = CPU_F32(2);
+        if (bases && n->attrs.i[0]) p.bias = CPU_F32(2);
     } else {
         p.ta = n->attrs.i[0];
         p.tb = n->attrs.i[1];
@@ -62,6 +62,9 @@ ig_status ig_cpu_dense(const ig_graph *g, const ig_node *n, void *const *bases)
     ig_cpu_gemm(&p, bases[CPU_BUF_SCRATCH]);
     /* tanh is not fused into the GEMM's epilogue */
     if (n->attrs.i[1] == IG_ACT_TANH) ig_cpu_tanh_inplace(p.c, (size_t)p.m * p.n);
+    if (n->attrs.i[2] == IG_DENSE_LOSS)
+        ig_cpu_ce(p.c, (const int32_t *)cpu_ptr(g, n->in[n->n_in - 1], bases), NULL, n->attrs.f[1], p.m, p.n,
+                  CPU_OUT(1), CPU_OUT(2));
     return IG_OK;
 }
 

@@ -9,16 +9,10 @@
 /* SPARSE_CE (labels) and CROSS_ENTROPY (probabilities). With t the smoothed target row,
  * row r adds Σ_j t_j·(lse − x_j) and gets the gradient (softmax·Σt − t) / rows: Σt is 1 for
  * labels and for probability rows that sum to 1, and is kept for rows that do not. */
-ig_status ig_cpu_cross_entropy(const ig_graph *g, const ig_node *n, void *const *bases)
+void ig_cpu_ce(const float *x, const int32_t *labels, const float *probs, float eps, int64_t rows, int64_t c,
+               float *loss, float *dx)
 {
-    const ig_shape *s = &g->vals[n->in[0]].shape;
-    int64_t rows = s->d[0], c = s->d[1];
-    const float *x = CPU_F32(0);
-    bool sparse = n->op == IG_OP_SPARSE_CE;
-    const int32_t *labels = sparse ? (const int32_t *)cpu_ptr(g, n->in[1], bases) : NULL;
-    const float *probs = sparse ? NULL : CPU_F32(1);
-    float eps = n->attrs.f[0], inv = 1.0f / (float)rows;
-    float *loss = CPU_OUT(0), *dx = CPU_OUT(1);
+    float inv = 1.0f / (float)rows;
     double total = 0;
 #pragma omp parallel for reduction(+ : total) if (rows * c > CPU_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
@@ -42,6 +36,14 @@ ig_status ig_cpu_cross_entropy(const ig_graph *g, const ig_node *n, void *const 
         for (int64_t j = 0; j < c; j++) dr[j] = (dr[j] * scale - ig_ce_target(labels, probs, r, j, c, eps)) * inv;
     }
     loss[0] = (float)(total / (double)rows);
+}
+
+ig_status ig_cpu_cross_entropy(const ig_graph *g, const ig_node *n, void *const *bases)
+{
+    const ig_shape *s = &g->vals[n->in[0]].shape;
+    bool sparse = n->op == IG_OP_SPARSE_CE;
+    ig_cpu_ce(CPU_F32(0), sparse ? (const int32_t *)cpu_ptr(g, n->in[1], bases) : NULL, sparse ? NULL : CPU_F32(1),
+              n->attrs.f[0], s->d[0], s->d[1], CPU_OUT(0), CPU_OUT(1));
     return IG_OK;
 }
 

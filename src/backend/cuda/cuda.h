@@ -88,8 +88,12 @@ void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const flo
  * row-major terms (op transposes when ta / tb; bias, indexed by column, may be NULL), or
  * op(a)·op(b)·f'(·) of activation dact from its output dact_y, and, when bgrad is set,
  * bgrad[i] = Σ_k op(a)[i, k]. Split over k; the parts meet in `partials`
- * (plan.partial_floats floats) and `counters` (plan.tiles ints, zero between launches). The
- * same bits every run. */
+ * (plan.partial_floats floats) and `counters` (plan.tiles ints, zero between launches). With
+ * labels (n ≤ IG_SGEMM_LOSS_CLASSES, no activation): c are logits, and the kernel also takes
+ * their sparse softmax cross-entropy (SPARSE_CE's loss and dlogits [m, n], smoothing eps), the
+ * rows' losses meeting in row_loss (m doubles) and counters[plan.tiles]. The same bits every
+ * run. */
+#define IG_SGEMM_LOSS_CLASSES 16
 typedef struct ig_sgemm_plan {
     int splits, kchunk, tiles;
     size_t partial_floats;
@@ -104,6 +108,10 @@ typedef struct ig_sgemm_args {
     const float *dact_y;
     float *partials;
     int *counters;
+    const int32_t *labels;
+    float eps;
+    float *loss, *dlogits;
+    double *row_loss;
     /* set by ig_cuda_sgemm from the plan */
     int splits, kchunk;
     size_t row_part;

@@ -68,6 +68,10 @@ static ig_status set_vector(ig_cuda_gemm *plan, const ig_cuda_epilogue *epi)
  * measured on an H200 for mlp_small's and cnn_small's products; bench/RESULTS.md). */
 #define OWN_MAX_MACS ((int64_t)1 << 21)
 
+/* Where a fused loss's rows meet in the workspace: after the split partials (its blocks'
+ * count goes after the tiles' counters). */
+static size_t loss_offset(const ig_sgemm_plan *p) { return (p->partial_floats * sizeof(float) + 7) / 8 * 8; }
+
 ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                            const ig_cuda_epilogue *epi)
@@ -77,13 +81,19 @@ ig_status ig_cuda_gemm_run(ig_cuda *cu, ig_cuda_gemm *plan, bool ta, bool tb, in
      * mlp_small's last weight gradient made the step 12 µs slower (H200), two ways did not */
     int blocks = cu->cur ? cu->sms / 2 : cu->sms;
     if (!plan->ready && cu->own_gemm && m * n * k <= OWN_MAX_MACS && ig_cuda_sgemm_plan(m, n, k, blocks, &plan->own) &&
-        plan->own.partial_floats * sizeof(float) <= IG_CUDA_WORKSPACE && plan->own.tiles <= IG_CUDA_COUNTERS)
+        plan->own.partial_floats * sizeof(float) <= IG_CUDA_WORKSPACE && plan->own.tiles < IG_CUDA_COUNTERS) {
         plan->ready = plan->own_kernel = plan->fused_bgrad = true;
+        plan->fused_loss = epi->labels && n <= IG_SGEMM_LOSS_CLASSES &&
+                           loss_offset(&plan->own) + (size_t)m * sizeof(double) <= IG_CUDA_WORKSPACE;
+    }
     if (plan->own_kernel) {
         ig_sgemm_args args = {.a = a, .b = b, .bias = epi->bias, .c = c, .bgrad = epi->bgrad, .m = (int)m, .n = (int)n,
                               .k = (int)k, .lda = (int)lda, .ldb = (int)ldb, .ldc = (int)n, .ta = ta, .tb = tb,
                               .act = epi->act, .act_p = epi->act_p, .dact = epi->dact, .dact_y = epi->dact_y,
                               .partials = cu->workspace[cu->cur], .counters = cu->counters[cu->cur]};
+        if (plan->fused_loss)
+            args.labels = epi->labels, args.eps = epi->eps, args.loss = epi->loss, args.dlogits = epi->dlogits,
+            args.row_loss = (double *)((char *)cu->workspace[cu->cur] + loss_offset(&plan->own));
         ig_cuda_sgemm(&plan->own, args, q);
         return IG_OK;
     }

@@ -65,12 +65,14 @@ typedef struct ig_cuda_gemm {
     bool own_kernel;
     bool ready;
     bool fused_bgrad; /* the bias gradient asked for comes from the epilogue (else: caller's kernel) */
+    bool fused_loss;  /* a loss asked for comes from the epilogue (else: caller's kernel) */
 } ig_cuda_gemm;
 
 /* What a GEMM's epilogue adds: a bias and an activation (an ig_act kind and its parameter) in
- * the forward pass; in the backward pass the row sums of op(a) (the bias gradient, cuBLASLt's
- * BGRADB), or the factor f'(·) of activation `dact` taken from its output dact_y (a fused
- * ACT_GRAD). */
+ * the forward pass, or a fused SPARSE_CE on the logits (labels, smoothing eps, loss and
+ * dlogits; a DENSE's IG_DENSE_LOSS); in the backward pass the row sums of op(a) (the bias
+ * gradient, cuBLASLt's BGRADB), or the factor f'(·) of activation `dact` taken from its output
+ * dact_y (a fused ACT_GRAD). */
 typedef struct ig_cuda_epilogue {
     const float *bias;
     int act;
@@ -78,6 +80,9 @@ typedef struct ig_cuda_epilogue {
     float *bgrad;
     int dact;
     const float *dact_y;
+    const int32_t *labels;
+    float eps;
+    float *loss, *dlogits;
 } ig_cuda_epilogue;
 
 /* A convolution's cuDNN execution plan (cuda_conv.c), with every descriptor it was built

@@ -13,6 +13,19 @@ static void *ptr(const ig_graph *g, int v, void *const *bases)
 
 static size_t numel(const ig_graph *g, int v) { return ig_shape_numel(&g->vals[v].shape); }
 
+/* A cross-entropy kernel (SPARSE_CE, CROSS_ENTROPY, or a DENSE's loss its GEMM could not take);
+ * the rows' losses go to the stream's workspace. */
+static ig_status cross_entropy(ig_cuda *cu, const ig_node *n, const float *logits, const int32_t *labels,
+                               const float *probs, float eps, float *loss, float *dlogits, int64_t rows, int64_t cols)
+{
+    if ((size_t)rows * sizeof(double) > IG_CUDA_WORKSPACE)
+        return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': %lld rows are more than the CUDA backend's workspace holds",
+                       ig_op_get(n->op)->name, n->name, (long long)rows);
+    ig_cuda_cross_entropy(logits, labels, probs, eps, loss, dlogits, rows, cols, cu->workspace[cu->cur],
+                          cu->counters[cu->cur], &cu->queue[cu->cur]);
+    return IG_OK;
+}
+
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases)
 {
     const ig_node *n = &g->nodes[i];
@@ -26,10 +39,15 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         return IG_OK;
     case IG_OP_DENSE: {
         const ig_shape *xs = &g->vals[n->in[0]].shape, *ws = &g->vals[n->in[1]].shape;
-        int act = (int)n->attrs.i[1];
-        ig_cuda_epilogue epi = {.bias = n->n_in == 3 ? IN(2) : NULL, .act = act};
+        ig_cuda_epilogue epi = {.bias = n->attrs.i[0] ? IN(2) : NULL, .act = (int)n->attrs.i[1]};
+        bool loss = n->attrs.i[2] == IG_DENSE_LOSS;
+        if (loss)
+            epi.labels = (const int32_t *)IN(n->n_in - 1), epi.eps = n->attrs.f[1], epi.loss = OUT(1),
+            epi.dlogits = OUT(2);
         IG_TRY(ig_cuda_gemm_run(cu, &cp->gemm[i], false, true, xs->d[0], ws->d[0], xs->d[1], IN(0), xs->d[1], IN(1),
                                 ws->d[1], OUT(0), &epi));
+        if (loss && !cp->gemm[i].fused_loss)
+            IG_TRY(cross_entropy(cu, n, OUT(0), epi.labels, NULL, epi.eps, OUT(1), OUT(2), xs->d[0], ws->d[0]));
         break;
     }
     case IG_OP_MATMUL: {
@@ -73,11 +91,8 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
     case IG_OP_CROSS_ENTROPY: {
         const ig_shape *xs = &g->vals[n->in[0]].shape;
         bool sparse = n->op == IG_OP_SPARSE_CE;
-        if ((size_t)xs->d[0] * sizeof(double) > IG_CUDA_WORKSPACE) /* the rows' losses go to the workspace */
-            return ig_fail(IG_ERR_UNSUPPORTED, "%s '%s': %lld rows are more than the CUDA backend's workspace holds",
-                           ig_op_get(n->op)->name, n->name, (long long)xs->d[0]);
-        ig_cuda_cross_entropy(IN(0), sparse ? (const int32_t *)IN(1) : NULL, sparse ? NULL : IN(1), n->attrs.f[0],
-                              OUT(0), OUT(1), xs->d[0], xs->d[1], cu->workspace[cu->cur], counter, q);
+        IG_TRY(cross_entropy(cu, n, IN(0), sparse ? (const int32_t *)IN(1) : NULL, sparse ? NULL : IN(1), n->attrs.f[0],
+                             OUT(0), OUT(1), xs->d[0], xs->d[1]));
         break;
     }
     case IG_OP_ELEM_LOSS:

@@ -12,6 +12,7 @@
 #include "cuda_launch.cuh"
 
 #include "ops/act_math.h"
+#include "ops/loss_math.h"
 
 #define RED 4 /* split partials loaded per round of the final sum */
 #define PAD 4 /* keeps rows of the shared tiles 16-byte aligned and off one bank */
@@ -46,6 +47,35 @@ static __device__ inline void store_tile(const float *reg, bool kmajor, float (*
         int r = kmajor ? idx / BK : idx % ROWS, kk = kmajor ? idx % BK : idx / ROWS;
         s[kk][r] = reg[j];
     }
+}
+
+/* SPARSE_CE's math (cuda_loss.cu) on rows of at most BN logits held by one tile: thread
+ * (r, c) has logit (r, c), a row's BN threads are consecutive lanes of one warp, so the row's
+ * max and sums are shuffles. Each row's loss parks in row_loss; the last of the tiles' last
+ * blocks adds them in row order. Every thread of the block calls it. */
+template <int BN>
+static __device__ void loss_epilogue(const ig_sgemm_args &g, float logit, int r, int c, bool in)
+{
+    const unsigned all = 0xffffffffu;
+    float mx = in ? logit : -INFINITY;
+    for (int o = BN / 2; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(all, mx, o));
+    float e = in ? expf(logit - mx) : 0.0f, sum = e;
+    float t = in ? ig_ce_target(g.labels, NULL, r, c, g.n, g.eps) : 0.0f, tsum = t;
+    for (int o = BN / 2; o > 0; o >>= 1) {
+        sum += __shfl_xor_sync(all, sum, o);
+        tsum += __shfl_xor_sync(all, tsum, o);
+    }
+    double lse = (double)logf(sum) + mx, part = in ? (double)t * (lse - logit) : 0.0;
+    for (int o = BN / 2; o > 0; o >>= 1) part += __shfl_xor_sync(all, part, o);
+    if (in) g.dlogits[(size_t)r * g.n + c] = (e * (tsum / sum) - t) * (1.0f / (float)g.m);
+    if (in && c == 0) g.row_loss[r] = part;
+    if (!ig_grid_last_block(g.counters + gridDim.x * gridDim.y, (int)(gridDim.x * gridDim.y), true) ||
+        threadIdx.x >= 32)
+        return;
+    double total = 0;
+    for (int i = threadIdx.x; i < g.m; i += 32) total += __ldcg(g.row_loss + i);
+    for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(all, total, o);
+    if (threadIdx.x == 0) *g.loss = (float)(total / (double)g.m);
 }
 
 template <int BM, int BN, int TM, int TN, int BK>
@@ -150,6 +180,12 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
         }
     }
     if (row_sums && tid < BM && m0 + tid < g.m) g.bgrad[m0 + tid] = rsum;
+    if constexpr (TM == 1 && TN == 1 && BN <= 32)
+        if (g.labels) { /* a classifier's logits, all in this tile's columns (the host checks) */
+            int r = m0 + ty, c = tx;
+            bool in = r < g.m && c < g.n;
+            loss_epilogue<BN>(g, in ? g.c[(size_t)r * g.ldc + c] : 0.0f, r, c, in);
+        }
 }
 
 /* One output per thread in 16 × 16 tiles: measured on an H200 against 32 × 32 and 64 × 64
@@ -157,6 +193,7 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
  * product won for every product this kernel is used for. */
 #define TILE 16
 #define TILE_BK 32
+static_assert(TILE == IG_SGEMM_LOSS_CLASSES, "a fused loss's classes fill one tile's columns");
 
 static int cdiv(int64_t a, int64_t b) { return (int)((a + b - 1) / b); }
 
