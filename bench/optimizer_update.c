@@ -96,7 +96,7 @@ int main(int argc, char **argv)
     ig_graph g;
     if (st == IG_OK) {
         ig_graph_init(&g);
-        st = ig_opt_append(&g, opt, bytes, h);
+        st = ig_opt_append(&g, opt, bytes, h, 0);
         if (st == IG_OK) st = ig_program_create(ctx, &g, &update);
         else ig_graph_free(&g);
     }

@@ -599,7 +599,8 @@ static void test_gemm_matches_cpu(void **state)
         {GEMM_DENSE_TANH, 0, 0, 128, 128, 3136}, {GEMM_DENSE_RELU, 0, 0, 3, 5, 7},
         {GEMM_WGRAD, 0, 0, 512, 784, 128},      {GEMM_WGRAD, 0, 0, 10, 128, 128},
         {GEMM_WGRAD, 0, 0, 33, 65, 900},        {GEMM_MATMUL, false, false, 1024, 640, 256},
-        {GEMM_DENSE_TANH, 0, 0, 64, 10, 300},
+        {GEMM_DENSE_TANH, 0, 0, 64, 10, 300},   {GEMM_DENSE_RELU, 0, 0, 128, 300, 200},
+        {GEMM_WGRAD, 0, 0, 300, 200, 128},
     };
     ig_ctx *cpu;
     assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);

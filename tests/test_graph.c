@@ -297,91 +297,116 @@ static void test_plan_random_dags(void **state)
 }
 
 /* A view has no bytes of its own: it sits where its root does, in the arena or in IO. */
-/* The backward pass of a 4-layer MLP scheduled on two streams: every weight-gradient GEMM
- * goes to the side stream, moved up to just after the node computing what it reads, with a
- * join before the optimizer or its first reader; the order stays one where every value is
- * computed before it is read, and nothing the main stream writes between a side node and its
- * join may overlap the side node's operands or results (they are in use all that time). */
+/* The backward pass of a 4-layer MLP scheduled on two streams, its SGD update whole or split
+ * after the first layer's parameters (whose gradients come last): every weight-gradient GEMM
+ * goes to the side stream, moved up to just after the node computing what it reads, but the
+ * last one, which nothing could run beside, stays on the main stream; a split update's first
+ * part goes to the side stream too, to just after the last gradient it reads. Joins come
+ * before the first main reader, the order stays one where every value is computed before it
+ * is read, and nothing the main stream writes between a side node and its join may overlap
+ * the side node's operands or results (they are in use all that time). */
 static void test_plan_two_streams(void **state)
 {
-    ig_graph g;
-    ig_graph_init(&g);
-    int64_t n = 16;
-    int x = leaf(&g, 2, (int64_t[]){n, 24}, IG_BUF_IO, 0, "x");
-    int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, "labels");
-    g.vals[labels].buf = IG_BUF_IO;
-    int h = x, params[8], np = 0;
-    size_t off = 0;
-    for (int l = 0; l < 4; l++) {
-        int64_t in = g.vals[h].shape.d[1], out = l == 3 ? 5 : 32;
-        int w = leaf(&g, 2, (int64_t[]){out, in}, IG_BUF_PARAMS, off, "w");
-        off += vbytes(&g, w);
-        params[np++] = w;
-        if (l % 2 == 0) { /* with and without bias: DENSE_WGRAD and a plain dW MATMUL */
-            int b = leaf(&g, 1, &out, IG_BUF_PARAMS, off, "b");
-            off += vbytes(&g, b);
-            params[np++] = b;
-            h = node(&g, IG_OP_DENSE, (int[]){h, w, b}, 3, &(ig_attrs){.i = {1, l < 3 ? IG_ACT_RELU : 0}});
-        } else {
-            h = node(&g, IG_OP_DENSE, (int[]){h, w}, 2, &(ig_attrs){.i = {0, IG_ACT_RELU}});
+    for (int split = 0; split < 2; split++) {
+        ig_graph g;
+        ig_graph_init(&g);
+        int64_t n = 16;
+        int x = leaf(&g, 2, (int64_t[]){n, 24}, IG_BUF_IO, 0, "x");
+        int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, "labels");
+        g.vals[labels].buf = IG_BUF_IO;
+        int h = x, params[8], np = 0;
+        size_t off = 0, first_layer = 0;
+        for (int l = 0; l < 4; l++) {
+            int64_t in = g.vals[h].shape.d[1], out = l == 3 ? 5 : 32;
+            int w = leaf(&g, 2, (int64_t[]){out, in}, IG_BUF_PARAMS, off, "w");
+            off += vbytes(&g, w);
+            params[np++] = w;
+            if (l % 2 == 0) { /* with and without bias: DENSE_WGRAD and a plain dW MATMUL */
+                int b = leaf(&g, 1, &out, IG_BUF_PARAMS, off, "b");
+                off += vbytes(&g, b);
+                params[np++] = b;
+                h = node(&g, IG_OP_DENSE, (int[]){h, w, b}, 3, &(ig_attrs){.i = {1, l < 3 ? IG_ACT_RELU : 0}});
+            } else {
+                h = node(&g, IG_OP_DENSE, (int[]){h, w}, 2, &(ig_attrs){.i = {0, IG_ACT_RELU}});
+            }
+            if (l == 0) first_layer = off;
         }
-    }
-    int outs[2];
-    OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){h, labels}, 2, NULL, "loss", outs));
-    int grads[8];
-    OK(ig_autodiff(&g, 1, &outs[0], (int[]){-1}, np, params, grads));
-    for (int i = 0; i < np; i++) { /* as the trainer binds them: each in its GRADS slot */
-        g.vals[grads[i]].buf = IG_BUF_GRADS;
-        g.vals[grads[i]].offset = g.vals[params[i]].offset;
-    }
-    OK(ig_opt_append(&g, IG_OPT_SGD, off, ig_align(sizeof(ig_opt_hyper))));
-    int opt = g.n_nodes - 1;
+        int outs[2];
+        OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){h, labels}, 2, NULL, "loss", outs));
+        int grads[8];
+        OK(ig_autodiff(&g, 1, &outs[0], (int[]){-1}, np, params, grads));
+        for (int i = 0; i < np; i++) { /* as the trainer binds them: each in its GRADS slot */
+            g.vals[grads[i]].buf = IG_BUF_GRADS;
+            g.vals[grads[i]].offset = g.vals[params[i]].offset;
+        }
+        OK(ig_opt_append(&g, IG_OPT_SGD, off, ig_align(sizeof(ig_opt_hyper)), split ? first_layer : 0));
 
-    ig_schedule_streams(&g);
-    int side = 0;
-    for (int i = 0; i < g.n_nodes; i++) {
-        const ig_node *nd = &g.nodes[i];
-        bool wgrad = nd->op == IG_OP_DENSE_WGRAD || (nd->op == IG_OP_MATMUL && nd->attrs.i[0]);
-        assert_int_equal(nd->stream, wgrad);
-        if (!wgrad) continue;
-        side++;
-        assert_true(nd->join > i && nd->join <= opt);
-        const ig_node *before = &g.nodes[i - 1]; /* what it waited for, or the side node before */
-        bool reads_before = before->stream;
-        for (int k = 0; k < nd->n_in; k++) reads_before |= g.vals[root_of(&g, nd->in[k])].node == i - 1;
-        if (!reads_before) fail_msg("side node %d '%s' was not moved up to what it reads", i, nd->name);
-    }
-    assert_int_equal(side, 4);
-    for (int i = 0; i < g.n_nodes; i++) {
-        const ig_node *nd = &g.nodes[i];
-        for (int k = 0; k < nd->n_out; k++) assert_int_equal(g.vals[nd->out[k]].node, i);
-        for (int k = 0; k < nd->n_in; k++) assert_true(g.vals[nd->in[k]].node < i);
-    }
-    assert_int_equal(g.nodes[g.n_nodes - 1].op, IG_OP_SGD); /* nothing moved past the optimizer */
-
-    ig_plan_stats st;
-    OK(ig_plan_memory(&g, &st));
-    for (int i = 0; i < g.n_nodes; i++) {
-        const ig_node *sn = &g.nodes[i];
-        if (!sn->stream) continue;
-        for (int j = i + 1; j <= sn->join && j < g.n_nodes; j++) {
-            const ig_node *mn = &g.nodes[j];
-            if (mn->stream) continue;
-            for (int o = 0; o < mn->n_out; o++) {
-                const ig_val *w = &g.vals[mn->out[o]];
-                if (w->buf != IG_BUF_ARENA) continue;
-                for (int k = 0; k < sn->n_in + sn->n_out; k++) {
-                    int v = root_of(&g, k < sn->n_in ? sn->in[k] : sn->out[k - sn->n_in]);
-                    const ig_val *u = &g.vals[v];
-                    if (u->buf != IG_BUF_ARENA) continue;
-                    bool overlap = w->offset < u->offset + vbytes(&g, v) && u->offset < w->offset + vbytes(&g, mn->out[o]);
-                    if (overlap) fail_msg("'%s' (main, node %d) overlaps '%s' used by side node %d until %d", w->name, j,
-                                          u->name, i, sn->join);
+        ig_schedule_streams(&g);
+        int side_wgrads = 0, main_wgrads = 0, updates = 0;
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ig_node *nd = &g.nodes[i];
+            bool wgrad = nd->op == IG_OP_DENSE_WGRAD || (nd->op == IG_OP_MATMUL && nd->attrs.i[0]);
+            if (nd->op == IG_OP_SGD) {
+                updates++;
+                assert_int_equal(nd->stream, split && nd->attrs.i[1] == 0);
+                assert_true(!nd->stream || nd->join == g.n_nodes); /* nothing reads what it updates */
+            }
+            if (!wgrad) continue;
+            if (!nd->stream) {
+                main_wgrads++;
+                continue;
+            }
+            side_wgrads++;
+            assert_true(nd->join > i && nd->join <= g.n_nodes);
+        }
+        assert_int_equal(updates, split ? 2 : 1);
+        assert_int_equal(side_wgrads, 3);
+        assert_int_equal(main_wgrads, 1);
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ig_node *nd = &g.nodes[i];
+            for (int k = 0; k < nd->n_out; k++) assert_int_equal(g.vals[nd->out[k]].node, i);
+            for (int k = 0; k < nd->n_in; k++) assert_true(g.vals[nd->in[k]].node < i);
+            if (!nd->stream || nd->op == IG_OP_SGD) continue;
+            const ig_node *before = &g.nodes[i - 1]; /* what it waited for, or the side node before */
+            bool reads_before = before->stream;
+            for (int k = 0; k < nd->n_in; k++) reads_before |= g.vals[root_of(&g, nd->in[k])].node == i - 1;
+            if (!reads_before) fail_msg("side node %d '%s' was not moved up to what it reads", i, nd->name);
+        }
+        if (split) { /* the first part right after the last gradient it reads, before the first layer's */
+            int part0 = -1, last_wgrad = -1;
+            for (int i = 0; i < g.n_nodes; i++) {
+                const ig_node *nd = &g.nodes[i];
+                if (nd->op == IG_OP_SGD && nd->attrs.i[1] == 0) part0 = i;
+                if ((nd->op == IG_OP_DENSE_WGRAD || (nd->op == IG_OP_MATMUL && nd->attrs.i[0])) && !nd->stream)
+                    last_wgrad = i;
+            }
+            assert_true(part0 >= 0 && part0 < last_wgrad);
+        }
+        assert_true(g.nodes[g.n_nodes - 1].op == IG_OP_SGD && !g.nodes[g.n_nodes - 1].stream);
+        ig_plan_stats st;
+        OK(ig_plan_memory(&g, &st));
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ig_node *sn = &g.nodes[i];
+            if (!sn->stream) continue;
+            for (int j = i + 1; j <= sn->join && j < g.n_nodes; j++) {
+                const ig_node *mn = &g.nodes[j];
+                if (mn->stream) continue;
+                for (int o = 0; o < mn->n_out; o++) {
+                    const ig_val *w = &g.vals[mn->out[o]];
+                    if (w->buf != IG_BUF_ARENA) continue;
+                    for (int k = 0; k < sn->n_in + sn->n_out; k++) {
+                        int v = root_of(&g, k < sn->n_in ? sn->in[k] : sn->out[k - sn->n_in]);
+                        const ig_val *u = &g.vals[v];
+                        if (u->buf != IG_BUF_ARENA) continue;
+                        bool overlap = w->offset < u->offset + vbytes(&g, v) && u->offset < w->offset + vbytes(&g, mn->out[o]);
+                        if (overlap) fail_msg("'%s' (main, node %d) overlaps '%s' used by side node %d until %d", w->name, j,
+                                              u->name, i, sn->join);
+                    }
                 }
             }
         }
+        ig_graph_free(&g);
     }
-    ig_graph_free(&g);
 }
 
 static void test_plan_views(void **state)

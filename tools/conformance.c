@@ -953,7 +953,7 @@ static outcome build_opt(run *r, const opt_def *def, int64_t numel, ig_graph *g,
 {
     size_t bytes = (size_t)numel * sizeof(float), h = ig_align(sizeof(ig_opt_hyper));
     *state_bytes = ig_opt_state_bytes(def->opt, bytes, h);
-    return ig_opt_append(g, def->opt, bytes, h) == IG_OK ? OUT_PASS : lib_failed(r, "ig_opt_append");
+    return ig_opt_append(g, def->opt, bytes, h, 0) == IG_OK ? OUT_PASS : lib_failed(r, "ig_opt_append");
 }
 
 /* Uploads p0 and the optimizer's state, then per step: upload g_i, run, compare p_{i+1}. */

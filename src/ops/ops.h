@@ -49,6 +49,11 @@ extern const ig_op_def ig_op_pool2d_def, ig_op_pool2d_grad_def, ig_op_dropout_de
 extern const ig_op_def ig_op_conv2d_def, ig_op_conv2d_dgrad_def, ig_op_conv2d_wgrad_def, ig_op_channel_sum_def;
 extern const ig_op_def ig_op_batchnorm_def, ig_op_batchnorm_grad_def, ig_op_batchnorm_dx_def;
 
+/* An optimizer node's share of the update (optim.c): attrs.i[0] nodes split it (0 or 1: one
+ * node), this one is number attrs.i[1] of them. The step counter advances once, after every
+ * node of the update has read it: on the CPU, which runs them in order, in the last. */
+static inline bool ig_opt_advances(const ig_node *n) { return n->attrs.i[1] >= n->attrs.i[0] - 1; }
+
 /* DENSE's attrs.i[2] when a SPARSE_CE on its result is folded in (dense.c, fuse.c). */
 #define IG_DENSE_LOSS 1
 

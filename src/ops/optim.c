@@ -1,6 +1,9 @@
 /* optim.c — optimizer updates as graph ops. Each updates every parameter in one run over
  * the flat parameter buffer (one launch), reading hyperparameters and the step counter
- * from an ig_opt_hyper in memory, so a new learning rate never changes the program.
+ * from an ig_opt_hyper in memory, so a new learning rate never changes the program. A
+ * trainer may split the update in two nodes over two ranges of the flat buffers (attrs.i[0]
+ * = 2, attrs.i[1] = the node's place; ig_opt_advances): the parameters whose gradients come
+ * last, and the rest, which can be updated while those are computed.
  * Every one reads, before the hyperparameter block, the weight-decay scale of each
  * IG_DECAY_CHUNK parameters (parameter groups: 0 exempts a parameter from decay).
  *   SGD  (params [p], grads [p], momentum [p], decay, hyper) -> nothing (updates in place)

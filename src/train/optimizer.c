@@ -98,18 +98,30 @@ ig_status ig_opt_init_state(ig_backend *be, void *state, ig_optimizer o, size_t 
     return st == IG_OK ? be->upload(be, state, hyper, sizeof *hyper) : st;
 }
 
-ig_status ig_opt_append(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at)
+/* The update of bytes [lo, hi) of the flat buffers (of `bytes` in all), node `part` of `parts`. */
+static ig_status append_range(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at, size_t lo, size_t hi,
+                              int part, int parts)
 {
     static const char *const moment_names[] = {"moment1", "moment2", "moment3"};
     int in[7], n = 0, moments = ig_opt_moments(o);
-    in[n++] = ig_flat_leaf(g, bytes, IG_BUF_PARAMS, 0, "params");
-    in[n++] = ig_flat_leaf(g, bytes, IG_BUF_GRADS, 0, "grads");
+    in[n++] = ig_flat_leaf(g, hi - lo, IG_BUF_PARAMS, lo, "params");
+    in[n++] = ig_flat_leaf(g, hi - lo, IG_BUF_GRADS, lo, "grads");
     for (int k = 0; k < moments; k++)
-        in[n++] = ig_flat_leaf(g, bytes, IG_BUF_STATE, moments_at + (size_t)k * ig_align(bytes), moment_names[k]);
-    in[n++] = ig_flat_leaf(g, ig_opt_decay_count(bytes) * sizeof(float), IG_BUF_STATE,
-                           ig_opt_decay_at(o, bytes, moments_at), "decay_scales");
+        in[n++] = ig_flat_leaf(g, hi - lo, IG_BUF_STATE, moments_at + (size_t)k * ig_align(bytes) + lo, moment_names[k]);
+    in[n++] = ig_flat_leaf(g, ig_opt_decay_count(hi - lo) * sizeof(float), IG_BUF_STATE,
+                           ig_opt_decay_at(o, bytes, moments_at) + lo / IG_DECAY_CHUNK, "decay_scales");
     in[n++] = ig_flat_leaf(g, sizeof(ig_opt_hyper), IG_BUF_STATE, 0, "hyper");
     for (int k = 0; k < n; k++)
         if (in[k] < 0) return ig_fail(IG_ERR_OUT_OF_MEMORY, "optimizer: out of memory");
-    return ig_graph_node(g, opt_table[o].op, in, n, NULL, opt_table[o].name, NULL);
+    ig_attrs at = {.i = {parts, part}};
+    return ig_graph_node(g, opt_table[o].op, in, n, &at, opt_table[o].name, NULL);
+}
+
+ig_status ig_opt_append(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at, size_t split)
+{
+    if (split == 0 || split >= bytes) return append_range(g, o, bytes, moments_at, 0, bytes, 0, 1);
+    if (split % (IG_DECAY_CHUNK * sizeof(float)) != 0)
+        return ig_fail(IG_ERR_INTERNAL, "optimizer: split at byte %zu, not a whole weight-decay chunk", split);
+    IG_TRY(append_range(g, o, bytes, moments_at, split, bytes, 0, 2));
+    return append_range(g, o, bytes, moments_at, 0, split, 1, 2);
 }

@@ -15,8 +15,10 @@ int ig_opt_moments(ig_optimizer o);
 int ig_flat_leaf(ig_graph *g, size_t bytes, ig_buf buf, size_t offset, const char *name);
 /* Appends the update of `bytes` bytes of parameters: PARAMS and GRADS at 0, in STATE the
  * hyperparameter block at 0, the moments one after another from moments_at, then the
- * weight-decay scale of each IG_DECAY_CHUNK parameters (parameter groups). */
-ig_status ig_opt_append(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at);
+ * weight-decay scale of each IG_DECAY_CHUNK parameters (parameter groups). With `split`
+ * (0 < split < bytes, a multiple of IG_DECAY_CHUNK floats), two nodes: bytes [split, bytes)
+ * first, then [0, split), whose gradients the caller knows to come last. */
+ig_status ig_opt_append(ig_graph *g, ig_optimizer o, size_t bytes, size_t moments_at, size_t split);
 /* That STATE's size, and where its weight-decay scales start and how many there are. */
 size_t ig_opt_state_bytes(ig_optimizer o, size_t bytes, size_t moments_at);
 size_t ig_opt_decay_at(ig_optimizer o, size_t bytes, size_t moments_at);

@@ -274,6 +274,29 @@ static ig_status build_loss(ig_trainer *t, int64_t batch, bool train, ig_graph *
     return IG_OK;
 }
 
+/* Where the update splits (ig_opt_append): the end of the parameters whose gradients the last
+ * gradient node computes (a network's first layer), when they come first in the flat buffer;
+ * the rest can be updated while those are computed (on an H200, mlp_small's step 0.063 →
+ * 0.061 ms; cnn_small's stays at 0.216, its early part slowing the kernels beside it as much
+ * as it saves). 0: no split. */
+static size_t late_gradients(const ig_graph *g, size_t bytes)
+{
+    int last = -1;
+    for (int v = 0; v < g->n_vals; v++)
+        if (g->vals[v].buf == IG_BUF_GRADS && g->vals[v].node > last) last = g->vals[v].node;
+    size_t split = 0, early = bytes;
+    for (int v = 0; v < g->n_vals; v++) {
+        const ig_val *val = &g->vals[v];
+        if (val->buf != IG_BUF_GRADS || val->node < 0) continue;
+        size_t end = val->offset + ig_val_bytes(val);
+        if (val->node == last && end > split) split = end;
+        if (val->node != last && val->offset < early) early = val->offset;
+    }
+    const size_t chunk = IG_DECAY_CHUNK * sizeof(float);
+    split = (split + chunk - 1) / chunk * chunk;
+    return last >= 0 && split <= early && split < bytes ? split : 0;
+}
+
 static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss)
 {
     ig_model *m = t->m;
@@ -319,7 +342,8 @@ static ig_status append_backward_and_update(ig_trainer *t, ig_graph *g, int loss
         ig_attrs at = {.f = {t->cfg.max_grad_norm}};
         IG_TRY(ig_graph_node(g, IG_OP_CLIP_GRAD_NORM, (int[]){gr, hy}, 2, &at, "clip", NULL));
     }
-    return ig_opt_append(g, t->cfg.optimizer, m->params_bytes, moments_offset());
+    return ig_opt_append(g, t->cfg.optimizer, m->params_bytes, moments_offset(),
+                         t->cfg.max_grad_norm > 0 ? 0 : late_gradients(g, m->params_bytes));
 }
 
 /* For programs over a resident dataset, the batch comes from a GATHER node placed first:

@@ -1,7 +1,7 @@
 /* cpu_optim.c — optimizer updates over the flat parameter buffer, PyTorch's semantics
  * (torch.optim.SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, NAdam; the arithmetic of all
  * but SGD is src/ops/opt_math.h, shared with CUDA). Each kernel computes its coefficients
- * from the hyperparameter block, advances the step counter, then makes one pass over the
+ * from the hyperparameter block, advances the step counter (ig_opt_advances), then makes one pass over the
  * buffers split over the team. The loops vectorise: this file is built without math errno,
  * so sqrtf is a vector instruction. */
 #include "backend/cpu/cpu.h"
@@ -60,7 +60,7 @@ ig_status ig_cpu_sgd(const ig_graph *g, const ig_node *n, void *const *bases)
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const sgd_k k = {ig_hyper_lr(h, h->step), h->weight_decay, h->momentum, h->dampening, ig_hyper_grad_scale(h),
                      h->step == 0, h->nesterov};
-    h->step++;
+    if (ig_opt_advances(n)) h->step++;
     run_spans(g, n, bases, sgd_span, &k);
     return IG_OK;
 }
@@ -78,7 +78,7 @@ ig_status ig_cpu_adam(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const ig_adam_coef k = ig_adam_coefs(h);
-    h->step++;
+    if (ig_opt_advances(n)) h->step++;
     run_spans(g, n, bases, adam_span, &k);
     return IG_OK;
 }
@@ -87,7 +87,7 @@ ig_status ig_cpu_nadam(const ig_graph *g, const ig_node *n, void *const *bases)
 {
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const ig_adam_coef k = ig_nadam_coefs(h);
-    ig_nadam_advance(h);
+    if (ig_opt_advances(n)) ig_nadam_advance(h);
     run_spans(g, n, bases, adam_span, &k);
     return IG_OK;
 }
@@ -105,7 +105,7 @@ ig_status ig_cpu_rmsprop(const ig_graph *g, const ig_node *n, void *const *bases
 {
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const ig_rmsprop_coef k = ig_rmsprop_coefs(h);
-    h->step++;
+    if (ig_opt_advances(n)) h->step++;
     run_spans(g, n, bases, rmsprop_span, &k);
     return IG_OK;
 }
@@ -123,7 +123,7 @@ ig_status ig_cpu_adagrad(const ig_graph *g, const ig_node *n, void *const *bases
 {
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const ig_adagrad_coef k = ig_adagrad_coefs(h);
-    h->step++;
+    if (ig_opt_advances(n)) h->step++;
     run_spans(g, n, bases, adagrad_span, &k);
     return IG_OK;
 }
@@ -141,7 +141,7 @@ ig_status ig_cpu_adadelta(const ig_graph *g, const ig_node *n, void *const *base
 {
     ig_opt_hyper *h = hyper_of(g, n, bases);
     const ig_adadelta_coef k = ig_adadelta_coefs(h);
-    h->step++;
+    if (ig_opt_advances(n)) h->step++;
     run_spans(g, n, bases, adadelta_span, &k);
     return IG_OK;
 }

@@ -58,10 +58,16 @@ void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int6
                       float threshold, ig_cuda_queue *q);
 
 /* Optimizers over the flat buffer; `ds` is the weight-decay scale of each IG_DECAY_CHUNK
- * parameters; `hyper` points at an ig_opt_hyper in device memory. Each advances the step
- * counter in its last block to finish, elected through `counter` (one int, zero before and
- * after). */
-void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, int *counter,
+ * parameters; `hyper` points at an ig_opt_hyper in device memory. Each kernel elects its last
+ * block through `counter` (one int of its stream) and, when the update is split over `parts`
+ * nodes on two streams (ig_opt_advances), the last of those through `group` (one int both
+ * share): that block advances the step counter, once every block of the update has read it.
+ * Both ints are zero before and after. */
+typedef struct ig_cuda_opt_sync {
+    int *counter, *group;
+    int parts;
+} ig_cuda_opt_sync;
+void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, ig_cuda_opt_sync sync,
                  ig_cuda_queue *q);
 void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, ig_cuda_queue *q);
 /* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample.
@@ -73,16 +79,16 @@ void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor,
 /* Clipping by global norm: the factor lands in the hyperparameter block (src/ops/clip.c). */
 void ig_cuda_clip_grad_norm(const float *g, size_t n, float *partials, int n_partials, float max_norm, void *hyper,
                             ig_cuda_queue *q);
-void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, int *counter,
+void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, ig_cuda_opt_sync sync,
                   ig_cuda_queue *q);
-void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, int *counter,
+void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n, ig_cuda_opt_sync sync,
                    ig_cuda_queue *q);
 void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper, size_t n,
-                     int *counter, ig_cuda_queue *q);
-void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, int *counter,
+                     ig_cuda_opt_sync sync, ig_cuda_queue *q);
+void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n, ig_cuda_opt_sync sync,
                      ig_cuda_queue *q);
 void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n,
-                      int *counter, ig_cuda_queue *q);
+                      ig_cuda_opt_sync sync, ig_cuda_queue *q);
 
 /* Our GEMM for small products (cuda_sgemm.cu): c[m, n] = act(op(a)·op(b) + bias) in
  * row-major terms (op transposes when ta / tb; bias, indexed by column, may be NULL), or

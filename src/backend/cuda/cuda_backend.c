@@ -267,8 +267,9 @@ static ig_status prog_state(ig_program *p, ig_cuda_prog **out)
         ig_cuda_prog *cp = calloc(1, sizeof *cp);
         if (cp) cp->gemm = calloc((size_t)(p->g.n_nodes ? p->g.n_nodes : 1), sizeof *cp->gemm);
         if (cp) cp->conv = calloc((size_t)(p->g.n_nodes ? p->g.n_nodes : 1), sizeof *cp->conv);
-        if (!cp || !cp->gemm || !cp->conv) {
-            if (cp) free(cp->gemm);
+        if (cp) cp->side_done = calloc((size_t)(p->g.n_nodes ? p->g.n_nodes : 1), sizeof *cp->side_done);
+        if (!cp || !cp->gemm || !cp->conv || !cp->side_done) {
+            if (cp) free(cp->gemm), free(cp->conv), free(cp->side_done);
             free(cp);
             return ig_fail(IG_ERR_OUT_OF_MEMORY, "cuda: out of memory");
         }
@@ -282,35 +283,40 @@ static ig_status prog_state(ig_program *p, ig_cuda_prog **out)
     return IG_OK;
 }
 
-/* Side-stream nodes start after everything queued on the main stream before them; the main
- * stream waits for the side stream at the first join point that comes due, and at the end
- * (a capture must end on the stream it began on). */
+/* Main stream waits for the side nodes whose join is node `at` (n_nodes: the program's end). */
+static ig_status join_side_nodes(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int at)
+{
+    for (int s = 0; s < g->n_nodes && s < at; s++)
+        if (g->nodes[s].op != IG_OP_NOP && g->nodes[s].stream && g->nodes[s].join == at)
+            CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cp->side_done[s], 0));
+    return IG_OK;
+}
+
+/* Side-stream nodes start after everything queued on the main stream before them; a main
+ * node waits for just the side nodes it joins (a split optimizer update's first part, on the
+ * side, runs beside the last gradients and the second part), and the end for the rest (a
+ * capture must end on the stream it began on). */
 static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
 {
     const ig_graph *g = &p->g;
-    int due = g->n_nodes + 1; /* the earliest join among side nodes not yet waited for */
     for (int i = 0; i < g->n_nodes; i++) {
         const ig_node *n = &g->nodes[i];
         if (n->op == IG_OP_NOP) continue;
         if (n->stream) {
+            if (!cp->side_done[i]) CU_TRY(cudaEventCreateWithFlags(&cp->side_done[i], cudaEventDisableTiming));
             CU_TRY(cudaEventRecord(cu->forked, cu->queue[0].s));
             CU_TRY(cudaStreamWaitEvent(cu->queue[1].s, cu->forked, 0));
             cu->cur = 1;
             ig_status st = ig_cuda_launch_node(cu, cp, g, i, bases);
             cu->cur = 0;
             IG_TRY(st);
-            CU_TRY(cudaEventRecord(cu->joined, cu->queue[1].s));
-            if (n->join < due) due = n->join;
+            CU_TRY(cudaEventRecord(cp->side_done[i], cu->queue[1].s));
             continue;
         }
-        if (i >= due) {
-            CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cu->joined, 0));
-            due = g->n_nodes + 1;
-        }
+        IG_TRY(join_side_nodes(cu, cp, g, i));
         IG_TRY(ig_cuda_launch_node(cu, cp, g, i, bases));
     }
-    if (due <= g->n_nodes) CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cu->joined, 0));
-    return IG_OK;
+    return join_side_nodes(cu, cp, g, g->n_nodes);
 }
 
 /* A debugging aid, on request only: every node between two events, times summed per node
@@ -429,9 +435,11 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
     for (int i = 0; i < p->g.n_nodes; i++) {
         ig_cuda_gemm_free(&cp->gemm[i]);
         ig_cuda_conv_free(impl(be), &cp->conv[i]);
+        if (cp->side_done[i]) cudaEventDestroy(cp->side_done[i]);
     }
     free(cp->gemm);
     free(cp->conv);
+    free(cp->side_done);
     free(cp);
     p->be_state = NULL;
 }
@@ -447,7 +455,6 @@ static void cuda_destroy(ig_backend *be)
             cudaStreamDestroy(cu->copy);
         }
         if (cu->forked) cudaEventDestroy(cu->forked);
-        if (cu->joined) cudaEventDestroy(cu->joined);
         while (cu->n_pinned > 0) cuda_pinned_free(be, cu->pinned[0].host); /* tensors released too late */
         free(cu->pinned);
         pthread_mutex_destroy(&cu->pinned_lock);
@@ -463,7 +470,7 @@ static void cuda_destroy(ig_backend *be)
             }
             if (cu->counters[i]) {
                 cudaFree(cu->counters[i]);
-                ig_stats_device(be->ctx, -(ptrdiff_t)(IG_CUDA_COUNTERS * sizeof(int)));
+                ig_stats_device(be->ctx, -(ptrdiff_t)((IG_CUDA_COUNTERS + 1) * sizeof(int)));
             }
             if (cu->queue[i].s) cudaStreamDestroy(cu->queue[i].s);
         }
@@ -500,13 +507,12 @@ static ig_status init(ig_backend *be)
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
         cu->workspace_bytes[i] = IG_CUDA_WORKSPACE;
         ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
-        CU_TRY(cudaMalloc((void **)&cu->counters[i], IG_CUDA_COUNTERS * sizeof(int)));
-        ig_stats_device(be->ctx, (ptrdiff_t)(IG_CUDA_COUNTERS * sizeof(int)));
-        CU_TRY(cudaMemsetAsync(cu->counters[i], 0, IG_CUDA_COUNTERS * sizeof(int), cu->queue[i].s));
+        CU_TRY(cudaMalloc((void **)&cu->counters[i], (IG_CUDA_COUNTERS + 1) * sizeof(int)));
+        ig_stats_device(be->ctx, (ptrdiff_t)((IG_CUDA_COUNTERS + 1) * sizeof(int)));
+        CU_TRY(cudaMemsetAsync(cu->counters[i], 0, (IG_CUDA_COUNTERS + 1) * sizeof(int), cu->queue[i].s));
     }
     CU_TRY(cudaStreamCreateWithFlags(&cu->copy, cudaStreamNonBlocking));
     CU_TRY(cudaEventCreateWithFlags(&cu->forked, cudaEventDisableTiming));
-    CU_TRY(cudaEventCreateWithFlags(&cu->joined, cudaEventDisableTiming));
     LT_TRY(cublasLtCreate(&cu->lt));
     for (int i = 0; i < IG_CUDA_STAGING; i++)
         CU_TRY(cudaEventCreateWithFlags(&cu->staging[i].done, cudaEventDisableTiming));

@@ -37,8 +37,9 @@ typedef struct ig_cuda {
     cudaStream_t copy; /* batches into IO blocks, overlapping the runs */
     void *workspace[2];
     size_t workspace_bytes[2]; /* never below IG_CUDA_WORKSPACE */
-    int *counters[2];          /* IG_CUDA_COUNTERS each, all zero between kernels */
-    cudaEvent_t forked, joined; /* main -> side before a side node; side -> main at a join */
+    int *counters[2]; /* IG_CUDA_COUNTERS + 1 each, all zero between kernels; the extra int of
+                       * stream 0's: a split optimizer update's (ig_cuda_opt_sync.group) */
+    cudaEvent_t forked; /* main -> side before a side node (side -> main: ig_cuda_prog.side_done) */
     int cur;                    /* the stream the node being launched goes to */
     cublasLtHandle_t lt;
     cudnnHandle_t dnn;       /* made on first use (ig_cuda_dnn), so MLPs never load cuDNN */
@@ -95,6 +96,7 @@ typedef struct ig_cuda_conv {
 typedef struct ig_cuda_prog {
     ig_cuda_gemm *gemm; /* indexed by node */
     ig_cuda_conv *conv; /* indexed by node */
+    cudaEvent_t *side_done; /* indexed by node: a side node's work is done (made on its first run) */
     int runs;           /* runs so far: the first is eager, later ones replay a capture */
     /* one captured graph per IO slot, with the buffers and the streams' workspaces it was
      * captured with */

@@ -18,18 +18,22 @@ static unsigned grid_for(size_t n)
 }
 
 /* Every update ends here: the step counter (and NAdam's momentum product) advances in the
- * last block to finish, after every thread of every block has read it, so the update is one
- * launch (no results to publish: the blocks only need to have read the counter). */
-static __device__ void advance_step(ig_opt_hyper *h, int *counter, bool nadam)
+ * last block to finish (of the last node, for an update split in two), after every thread of
+ * every block has read it, so the update is one launch. No results are handed on, so no
+ * fences: the blocks only need to have read the counter. */
+static __device__ void advance_step(ig_opt_hyper *h, ig_cuda_opt_sync sync, bool nadam)
 {
-    if (ig_grid_last_block(counter, (int)gridDim.x, false) && threadIdx.x == 0) {
-        if (nadam) ig_nadam_advance(h);
-        else h->step++;
+    if (!ig_grid_last_block(sync.counter, (int)gridDim.x, false) || threadIdx.x != 0) return;
+    if (sync.parts > 1) {
+        if (atomicAdd(sync.group, 1) != sync.parts - 1) return;
+        *sync.group = 0;
     }
+    if (nadam) ig_nadam_advance(h);
+    else h->step++;
 }
 
 __global__ void sgd_kernel(float *p, const float *g, float *buf, const float *ds, ig_opt_hyper *h, size_t n,
-                           int *counter)
+                           ig_cuda_opt_sync sync)
 {
     ig_grid_enter();
     const float lr = ig_hyper_lr(h, h->step), wd = h->weight_decay, mu = h->momentum, damp = h->dampening;
@@ -44,14 +48,14 @@ __global__ void sgd_kernel(float *p, const float *g, float *buf, const float *ds
         }
         p[i] -= lr * d;
     }
-    advance_step(h, counter, false);
+    advance_step(h, sync, false);
 }
 
 /* Four elements per thread with 16-byte accesses (the flat buffers are 256-byte aligned; a
  * trainer's is a multiple of 64 floats long, and the last n % 4 of any other go one by one).
  * Adam(W) and NAdam differ only in their coefficients (src/ops/opt_math.h). */
 __global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, const float *ds, ig_opt_hyper *h,
-                            size_t n, bool nadam, int *counter)
+                            size_t n, bool nadam, ig_cuda_opt_sync sync)
 {
     ig_grid_enter();
     float4 *p = (float4 *)pf, *m = (float4 *)mf, *v = (float4 *)vf;
@@ -76,42 +80,42 @@ __global__ void adam_kernel(float *pf, const float *gf, float *mf, float *vf, co
         size_t i = n4 * 4 + threadIdx.x;
         pf[i] = ig_adam_one(pf[i], gf[i], &mf[i], &vf[i], ds[i / IG_DECAY_CHUNK], &k);
     }
-    advance_step(h, counter, nadam);
+    advance_step(h, sync, nadam);
 }
 
 /* The optimizers below: coefficients once per block from the device hyperparameter block,
  * then one element per thread (the arithmetic is src/ops/opt_math.h's). */
 __global__ void rmsprop_kernel(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds,
-                               ig_opt_hyper *h, size_t n, int *counter)
+                               ig_opt_hyper *h, size_t n, ig_cuda_opt_sync sync)
 {
     ig_grid_enter();
     __shared__ ig_rmsprop_coef k;
     if (threadIdx.x == 0) k = ig_rmsprop_coefs(h);
     __syncthreads();
     GRID_STRIDE(i, n) p[i] = ig_rmsprop_one(p[i], g[i], &sq[i], &buf[i], &ga[i], ds[i / IG_DECAY_CHUNK], &k);
-    advance_step(h, counter, false);
+    advance_step(h, sync, false);
 }
 
 __global__ void adagrad_kernel(float *p, const float *g, float *sum, const float *ds, ig_opt_hyper *h, size_t n,
-                           int *counter)
+                           ig_cuda_opt_sync sync)
 {
     ig_grid_enter();
     __shared__ ig_adagrad_coef k;
     if (threadIdx.x == 0) k = ig_adagrad_coefs(h);
     __syncthreads();
     GRID_STRIDE(i, n) p[i] = ig_adagrad_one(p[i], g[i], &sum[i], ds[i / IG_DECAY_CHUNK], &k);
-    advance_step(h, counter, false);
+    advance_step(h, sync, false);
 }
 
 __global__ void adadelta_kernel(float *p, const float *g, float *sq, float *acc, const float *ds, ig_opt_hyper *h,
-                                size_t n, int *counter)
+                                size_t n, ig_cuda_opt_sync sync)
 {
     ig_grid_enter();
     __shared__ ig_adadelta_coef k;
     if (threadIdx.x == 0) k = ig_adadelta_coefs(h);
     __syncthreads();
     GRID_STRIDE(i, n) p[i] = ig_adadelta_one(p[i], g[i], &sq[i], &acc[i], ds[i / IG_DECAY_CHUNK], &k);
-    advance_step(h, counter, false);
+    advance_step(h, sync, false);
 }
 
 __global__ void record_loss_kernel(const float *loss, const ig_opt_hyper *h, float *ring)
@@ -125,38 +129,38 @@ extern "C" void ig_cuda_record_loss(const float *loss, const void *hyper, float 
     ig_launch(q, record_loss_kernel, 1, 1, 0, loss, (const ig_opt_hyper *)hyper, ring);
 }
 
-extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, int *counter,
+extern "C" void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hyper, size_t n, ig_cuda_opt_sync sync,
                             ig_cuda_queue *q)
 {
-    ig_launch(q, sgd_kernel, grid_for(n), 256, 0, p, g, buf, ds, (ig_opt_hyper *)hyper, n, counter);
+    ig_launch(q, sgd_kernel, grid_for(n), 256, 0, p, g, buf, ds, (ig_opt_hyper *)hyper, n, sync);
 }
 
 extern "C" void ig_cuda_adam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n,
-                             int *counter, ig_cuda_queue *q)
+                             ig_cuda_opt_sync sync, ig_cuda_queue *q)
 {
-    ig_launch(q, adam_kernel, grid_for(n / 4), 256, 0, p, g, m, v, ds, (ig_opt_hyper *)hyper, n, false, counter);
+    ig_launch(q, adam_kernel, grid_for(n / 4), 256, 0, p, g, m, v, ds, (ig_opt_hyper *)hyper, n, false, sync);
 }
 
 extern "C" void ig_cuda_nadam(float *p, const float *g, float *m, float *v, const float *ds, void *hyper, size_t n,
-                              int *counter, ig_cuda_queue *q)
+                              ig_cuda_opt_sync sync, ig_cuda_queue *q)
 {
-    ig_launch(q, adam_kernel, grid_for(n / 4), 256, 0, p, g, m, v, ds, (ig_opt_hyper *)hyper, n, true, counter);
+    ig_launch(q, adam_kernel, grid_for(n / 4), 256, 0, p, g, m, v, ds, (ig_opt_hyper *)hyper, n, true, sync);
 }
 
 extern "C" void ig_cuda_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, const float *ds, void *hyper,
-                                size_t n, int *counter, ig_cuda_queue *q)
+                                size_t n, ig_cuda_opt_sync sync, ig_cuda_queue *q)
 {
-    ig_launch(q, rmsprop_kernel, grid_for(n), 256, 0, p, g, sq, buf, ga, ds, (ig_opt_hyper *)hyper, n, counter);
+    ig_launch(q, rmsprop_kernel, grid_for(n), 256, 0, p, g, sq, buf, ga, ds, (ig_opt_hyper *)hyper, n, sync);
 }
 
 extern "C" void ig_cuda_adagrad(float *p, const float *g, float *sum, const float *ds, void *hyper, size_t n,
-                                int *counter, ig_cuda_queue *q)
+                                ig_cuda_opt_sync sync, ig_cuda_queue *q)
 {
-    ig_launch(q, adagrad_kernel, grid_for(n), 256, 0, p, g, sum, ds, (ig_opt_hyper *)hyper, n, counter);
+    ig_launch(q, adagrad_kernel, grid_for(n), 256, 0, p, g, sum, ds, (ig_opt_hyper *)hyper, n, sync);
 }
 
 extern "C" void ig_cuda_adadelta(float *p, const float *g, float *sq, float *acc, const float *ds, void *hyper, size_t n,
-                                 int *counter, ig_cuda_queue *q)
+                                 ig_cuda_opt_sync sync, ig_cuda_queue *q)
 {
-    ig_launch(q, adadelta_kernel, grid_for(n), 256, 0, p, g, sq, acc, ds, (ig_opt_hyper *)hyper, n, counter);
+    ig_launch(q, adadelta_kernel, grid_for(n), 256, 0, p, g, sq, acc, ds, (ig_opt_hyper *)hyper, n, sync);
 }
