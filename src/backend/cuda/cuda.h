@@ -25,6 +25,7 @@ extern "C" {
 typedef struct ig_cuda_queue {
     cudaStream_t s;
     bool after_own;
+    bool early; /* the device launches early at all (compute capability 9.0 on) */
 } ig_cuda_queue;
 
 /* Elementwise. `act`: an ig_act kind, `p` its parameter (src/ops/act_math.h); x (the

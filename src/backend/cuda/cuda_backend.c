@@ -502,8 +502,11 @@ static ig_status init(ig_backend *be)
     cu->ctx = be->ctx;
     CU_TRY(cudaGetDevice(&cu->device));
     CU_TRY(cudaDeviceGetAttribute(&cu->sms, cudaDevAttrMultiProcessorCount, cu->device));
+    int major;
+    CU_TRY(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, cu->device));
     for (int i = 0; i < 2; i++) {
         CU_TRY(cudaStreamCreateWithFlags(&cu->queue[i].s, cudaStreamNonBlocking));
+        cu->queue[i].early = major >= 9; /* Programmatic Dependent Launch: Hopper on */
         CU_TRY(cudaMalloc(&cu->workspace[i], IG_CUDA_WORKSPACE));
         cu->workspace_bytes[i] = IG_CUDA_WORKSPACE;
         ig_stats_device(be->ctx, (ptrdiff_t)IG_CUDA_WORKSPACE);
