@@ -768,10 +768,11 @@ static void compare_on_both(model_fn build, input_fn input, int kind, const char
     ig_ctx_destroy(gpu);
 }
 
-/* dense(24) → ReLU → dense(classes) trained with the sparse cross-entropy on both backends:
- * the last layer's GEMM takes the loss when the classes fit one tile of our kernel (5 and 16,
- * with and without a bias; with label smoothing), and a cross-entropy kernel after it when they
- * do not (20). Losses, parameters and predictions agree (1e-5). */
+/* dense(24) → ReLU → dense(classes) trained with the sparse cross-entropy on both backends,
+ * through both CUDA paths of the fused classifier loss: the last layer's GEMM takes the loss when
+ * the classes fit one tile of our kernel (5 and 16, with and without a bias; with label
+ * smoothing), a cross-entropy kernel after it when they do not (20). Each step's loss and the
+ * trained parameters agree (1e-5). */
 static void test_classifier_heads_match_cpu(void **state)
 {
     static const struct { int classes; bool bias; float smoothing; } heads[] = {
