@@ -20,12 +20,20 @@ echo "GPU: $gpu"
 for w in $WORKLOADS; do
     args=(--warmup 50 --steps 200 --windows 9)
     [ "$w" = resnet18 ] && args=(--warmup 10 --steps 20 --windows 7)
-    feeds=(resident)
-    [ "$w" = mlp_small ] && feeds=(resident batch)
+    # resident: epochs of the 4 fixed batches, as PyTorch cycles them; resident60k: epochs of
+    # a Fashion-MNIST-sized dataset (468 full batches and one of 96)
+    feeds=(resident resident60k)
+    [ "$w" = mlp_small ] && feeds=(resident resident60k batch)
+    [ "$w" = resnet18 ] && feeds=(resident)
     lines=()
     for f in "${feeds[@]}"; do
-        out=$("$BUILD/bin/bench_train_step" --workload "$w" --device cuda --feed "$f" --json "${args[@]}") || exit 1
-        lines+=("$([ "$f" = resident ] && echo "resident data" || echo "host batches")|$out")
+        case $f in
+        resident) feed=(--feed resident) label="resident data" ;;
+        resident60k) feed=(--feed resident --samples 60000) label="resident, 60000 samples" ;;
+        *) feed=(--feed "$f") label="host batches" ;;
+        esac
+        out=$("$BUILD/bin/bench_train_step" --workload "$w" --device cuda "${feed[@]}" --json "${args[@]}") || exit 1
+        lines+=("$label|$out")
     done
     torch_all=$("$PYTHON" bench/torch_train_step.py --workload "$w" --device cuda --mode all "${args[@]}") || exit 1
     printf '%s\n' "${lines[@]}" "$torch_all"

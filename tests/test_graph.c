@@ -409,6 +409,110 @@ static void test_plan_two_streams(void **state)
     }
 }
 
+/* The loss record reads the step counter the update advances: the update waits for it even
+ * when no other side node lies between them (here the "gradient" is a main-stream copy). */
+static void test_plan_record_joins_update(void **state)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    int64_t n = 8;
+    int x = leaf(&g, 2, (int64_t[]){n, 12}, IG_BUF_IO, 0, "x");
+    int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, "labels");
+    g.vals[labels].buf = IG_BUF_IO;
+    int w = leaf(&g, 2, (int64_t[]){4, 12}, IG_BUF_PARAMS, 0, "w");
+    int logits = node(&g, IG_OP_DENSE, (int[]){x, w}, 2, &(ig_attrs){.i = {0, 0}});
+    int outs[2];
+    OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){logits, labels}, 2, NULL, "loss", outs));
+    size_t ring_at = ig_align(sizeof(ig_opt_hyper));
+    int hy = leaf(&g, 1, (int64_t[]){sizeof(ig_opt_hyper) / 4}, IG_BUF_STATE, 0, "hyper");
+    int ring = leaf(&g, 1, (int64_t[]){IG_LOSS_RING}, IG_BUF_STATE, ring_at, "loss_ring");
+    OK(ig_graph_node(&g, IG_OP_RECORD_LOSS, (int[]){outs[0], hy, ring}, 3, NULL, "record_loss", NULL));
+    int grad = unary(&g, IG_OP_COPY, w);
+    g.vals[grad].buf = IG_BUF_GRADS;
+    OK(ig_opt_append(&g, IG_OPT_SGD, vbytes(&g, w), ring_at + ig_align(IG_LOSS_RING * sizeof(float)), 0));
+    ig_schedule_streams(&g);
+    const ig_node *record = &g.nodes[2], *update = &g.nodes[4];
+    assert_int_equal(record->op, IG_OP_RECORD_LOSS);
+    assert_int_equal(update->op, IG_OP_SGD);
+    assert_int_equal(record->stream, 1);
+    assert_int_equal(record->join, 4);
+    ig_graph_free(&g);
+}
+
+/* A training step over a resident dataset, as the trainer builds it: the gather first, the
+ * AHEAD gather of the next batch last. Scheduled, the AHEAD gather runs on the side stream
+ * after the last node that reads the batch and before the update's last part, so that it
+ * overlaps that; the batch it writes is no other value's memory at any point of the step. */
+static void test_plan_gather_ahead(void **state)
+{
+    ig_graph g;
+    ig_graph_init(&g);
+    int64_t n = 16, count = 64;
+    int xa = leaf(&g, 2, (int64_t[]){count, 24}, IG_BUF_DATA_X, 0, "data_x");
+    int ya = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {count}}, IG_I32, "data_y");
+    g.vals[ya].buf = IG_BUF_DATA_Y;
+    size_t cursor_at = ig_align(sizeof(ig_opt_hyper)), moments_at = cursor_at + ig_align(sizeof(ig_data_cursor));
+    int hy = leaf(&g, 1, (int64_t[]){sizeof(ig_opt_hyper) / 4}, IG_BUF_STATE, 0, "hyper");
+    int cur = leaf(&g, 1, (int64_t[]){sizeof(ig_data_cursor) / 4}, IG_BUF_STATE, cursor_at, "cursor");
+    int batch[2];
+    OK(ig_graph_node(&g, IG_OP_GATHER, (int[]){xa, ya, cur, hy}, 4, &(ig_attrs){.i = {n, n, IG_GATHER_TRAIN}}, "gather",
+                     batch));
+    int h = batch[0], params[6], np = 0;
+    size_t off = 0, first_layer = 0;
+    for (int l = 0; l < 3; l++) {
+        int64_t in = g.vals[h].shape.d[1], out = l == 2 ? 5 : 32;
+        int w = leaf(&g, 2, (int64_t[]){out, in}, IG_BUF_PARAMS, off, "w");
+        off += vbytes(&g, w);
+        int b = leaf(&g, 1, &out, IG_BUF_PARAMS, off, "b");
+        off += vbytes(&g, b);
+        params[np++] = w;
+        params[np++] = b;
+        h = node(&g, IG_OP_DENSE, (int[]){h, w, b}, 3, &(ig_attrs){.i = {1, l < 2 ? IG_ACT_RELU : 0}});
+        if (l == 0) first_layer = off;
+    }
+    int outs[2];
+    OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){h, batch[1]}, 2, NULL, "loss", outs));
+    int grads[6];
+    OK(ig_autodiff(&g, 1, &outs[0], (int[]){-1}, np, params, grads));
+    for (int i = 0; i < np; i++) {
+        g.vals[grads[i]].buf = IG_BUF_GRADS;
+        g.vals[grads[i]].offset = g.vals[params[i]].offset;
+    }
+    OK(ig_fuse_gradients(&g));
+    OK(ig_opt_append(&g, IG_OPT_ADAM, off, moments_at, first_layer));
+    OK(ig_gather_append_ahead(&g, 0));
+    assert_int_equal(ig_gather_append_ahead(&g, 1), IG_ERR_INTERNAL); /* not a training gather */
+    ig_schedule_streams(&g);
+    assert_true(g.nodes[0].op == IG_OP_GATHER && g.nodes[0].lead);
+    int ahead = -1, last_reader = -1, advance = -1;
+    for (int i = 0; i < g.n_nodes; i++) {
+        const ig_node *nd = &g.nodes[i];
+        if (nd->op == IG_OP_GATHER && nd->attrs.i[2] == IG_GATHER_AHEAD) ahead = i;
+        if (nd->op == IG_OP_ADAM && ig_opt_advances(nd)) advance = i;
+        for (int k = 0; k < nd->n_in && i > 0; k++)
+            if (root_of(&g, nd->in[k]) == batch[0] || root_of(&g, nd->in[k]) == batch[1]) last_reader = i;
+    }
+    assert_true(ahead > last_reader && ahead < advance);
+    assert_int_equal(g.nodes[ahead].stream, 1);
+    assert_int_equal(g.nodes[ahead].join, g.n_nodes);
+    assert_false(g.nodes[ahead].lead);
+    ig_plan_stats st;
+    OK(ig_plan_memory(&g, &st));
+    for (int k = 0; k < 2; k++) {
+        const ig_val *b = &g.vals[batch[k]], *next = &g.vals[g.nodes[ahead].out[k]];
+        assert_int_equal(b->buf, IG_BUF_ARENA);
+        assert_int_equal(next->buf, IG_BUF_ARENA);
+        assert_int_equal(next->offset, b->offset);
+        for (int v = 0; v < g.n_vals; v++) {
+            const ig_val *u = &g.vals[v];
+            if (u->buf != IG_BUF_ARENA || root_of(&g, v) == batch[k]) continue;
+            bool overlap = u->offset < b->offset + vbytes(&g, batch[k]) && b->offset < u->offset + vbytes(&g, v);
+            if (overlap) fail_msg("'%s' shares the batch's memory ('%s')", u->name, b->name);
+        }
+    }
+    ig_graph_free(&g);
+}
+
 static void test_plan_views(void **state)
 {
     ig_graph g;
@@ -801,6 +905,8 @@ int main(void)
         cmocka_unit_test(test_plan_chain),
         cmocka_unit_test_setup_teardown(test_plan_random_dags, setup_cpu_ctx, teardown_ctx),
         cmocka_unit_test(test_plan_two_streams),
+        cmocka_unit_test(test_plan_record_joins_update),
+        cmocka_unit_test(test_plan_gather_ahead),
         cmocka_unit_test(test_plan_views),
         cmocka_unit_test(test_plan_inplace),
         cmocka_unit_test_setup_teardown(test_autodiff_sums_uses, setup_cpu_ctx, teardown_ctx),

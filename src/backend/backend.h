@@ -36,9 +36,10 @@ struct ig_backend {
     ig_status (*download)(ig_backend *be, void *dst, const void *src, size_t bytes);
     /* Whether the backend has a kernel for the node (checked when a program is built). */
     bool (*supports)(ig_backend *be, const ig_node *n);
-    /* Queues one run of the program's nodes in order; bases[b] is the start of buffer b.
-     * May return before the run completes (download waits for it). */
-    ig_status (*run)(ig_backend *be, ig_program *p, void *const *bases);
+    /* Queues one run of the program's nodes in order, but for lead nodes when `continues`;
+     * bases[b] is the start of buffer b. May return before the run completes (download
+     * waits for it). */
+    ig_status (*run)(ig_backend *be, ig_program *p, void *const *bases, bool continues);
     /* Releases what the backend attached to a program (p->be_state). (optional) */
     void (*program_release)(ig_backend *be, ig_program *p);
     void (*destroy)(ig_backend *be);
@@ -78,6 +79,11 @@ ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state);
 /* One run with every external buffer given (ext[IG_BUF_ARENA] and ext[IG_BUF_IO] are ignored:
  * the program's own are used). */
 ig_status ig_program_run_ext(ig_program *p, void *const *ext);
+/* A run that continues the program's last one, which was the last thing to touch what its
+ * lead nodes compute: those are skipped, their outputs left as the last run's nodes wrote
+ * them (a training step's gathered batch, fetched ahead by the step before). The caller
+ * vouches for that. */
+ig_status ig_program_continue(ig_program *p, void *const *ext);
 /* Copies host data into an IO value of the next run / out of one of the last run; `bytes`
  * must equal the value's size. */
 ig_status ig_program_write(ig_program *p, int v, const void *src, size_t bytes);

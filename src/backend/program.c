@@ -73,18 +73,21 @@ void ig_program_destroy(ig_program *p)
     free(p);
 }
 
-ig_status ig_program_run_ext(ig_program *p, void *const *ext)
+static ig_status run(ig_program *p, void *const *ext, bool continues)
 {
     void *bases[IG_BUF_COUNT];
     memcpy(bases, ext, sizeof bases);
     bases[IG_BUF_ARENA] = p->arena;
     bases[IG_BUF_IO] = p->io[p->io_next];
     ig_backend *be = p->ctx->backend;
-    IG_TRY(be->run(be, p, bases));
+    IG_TRY(be->run(be, p, bases, continues));
     p->io_last = p->io_next;
     p->io_next = (p->io_next + 1) % p->io_slots;
     return IG_OK;
 }
+
+ig_status ig_program_run_ext(ig_program *p, void *const *ext) { return run(p, ext, false); }
+ig_status ig_program_continue(ig_program *p, void *const *ext) { return run(p, ext, true); }
 
 ig_status ig_program_run(ig_program *p, void *params, void *grads, void *state)
 {

@@ -97,6 +97,7 @@ typedef struct ig_node {
     char name[IG_NAME_LEN];
     int stream; /* 0: the main stream; 1: the side stream (see ig_schedule_streams) */
     int join;   /* side nodes: the main node that waits for it (n_nodes: the program's end) */
+    bool lead;  /* skipped by a run that continues the program's last one (ig_program_continue) */
 } ig_node;
 
 typedef struct ig_graph {

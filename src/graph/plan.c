@@ -88,10 +88,24 @@ static bool touches(const ig_graph *g, int r, int w)
     return a->offset < b->offset + ig_val_bytes(b) && b->offset < a->offset + ig_val_bytes(a);
 }
 
+static bool is_optimizer(ig_op op)
+{
+    switch (op) {
+    case IG_OP_SGD:
+    case IG_OP_ADAM:
+    case IG_OP_NADAM:
+    case IG_OP_RMSPROP:
+    case IG_OP_ADAGRAD:
+    case IG_OP_ADADELTA: return true;
+    default: return false;
+    }
+}
+
 /* Which nodes go to the side stream: dense weight gradients and the transposed matmuls (both
  * off the critical path of the input gradients), the loss's record (one thread, read only by
- * the host), convolutions' weight gradients of 2^30 FLOPs or more, and the first part of a
- * split optimizer update (ig_opt_advances), which can then run beside the last gradients.
+ * the host), convolutions' weight gradients of 2^30 FLOPs or more, the first part of a split
+ * optimizer update (ig_opt_advances), which can then run beside the last gradients, and the
+ * gather of the next step's batch, beside the update.
  * Smaller convolution gradients only slowed the data gradient beside them (H200: cnn_small's
  * step 0.255 → 0.270 ms with its 0.9 GFLOP one on the side), larger ones gain (resnet18: 37.7
  * → 35.9 ms). */
@@ -101,33 +115,37 @@ static bool on_side_stream(const ig_graph *g, const ig_node *n)
     case IG_OP_DENSE_WGRAD:
     case IG_OP_RECORD_LOSS: return true;
     case IG_OP_MATMUL: return n->attrs.i[0];
+    case IG_OP_GATHER: return n->attrs.i[2] == IG_GATHER_AHEAD;
     case IG_OP_CONV2D_WGRAD: return ig_op_get(n->op)->flops(g, n) >= 0x1p30;
-    case IG_OP_SGD:
-    case IG_OP_ADAM:
-    case IG_OP_NADAM:
-    case IG_OP_RMSPROP:
-    case IG_OP_ADAGRAD:
-    case IG_OP_ADADELTA: return !ig_opt_advances(n);
-    default: return false;
+    default: return is_optimizer(n->op) && !ig_opt_advances(n);
     }
 }
 
 /* Whether node b, after a, must stay after it: one writes what the other reads or writes.
- * Reads of the same bound buffer count too, since some ops (optimizers, the loss record, batch
- * norm's running statistics) update their inputs there in place. */
+ * Reads of the same bound buffer count too when one of the two updates its inputs there in
+ * place (optimizers, the loss record, batch norm's running statistics: op `updates`). */
 static bool depends(const ig_graph *g, const ig_node *a, const ig_node *b)
 {
+    if (a->op == IG_OP_NOP || b->op == IG_OP_NOP) return false;
+    bool updates = ig_op_get(a->op)->updates || ig_op_get(b->op)->updates;
     for (int i = 0; i < a->n_in + a->n_out; i++) {
         bool a_reads = i < a->n_in;
         int x = root_of(g, a_reads ? a->in[i] : a->out[i - a->n_in]);
         bool bound = g->vals[x].buf != IG_BUF_NONE && g->vals[x].buf != IG_BUF_ARENA;
         for (int j = 0; j < b->n_in + b->n_out; j++) {
             bool b_reads = j < b->n_in;
-            if (a_reads && b_reads && !bound) continue;
+            if (a_reads && b_reads && !(bound && updates)) continue;
             if (touches(g, b_reads ? b->in[j] : b->out[j - b->n_in], x)) return true;
         }
     }
     return false;
+}
+
+/* The two nodes of a split optimizer update (ig_opt_append) share the state they update but
+ * not a byte of the parameters: they coordinate through their counter, not by order. */
+static bool parts_of_one_update(const ig_node *a, const ig_node *b)
+{
+    return is_optimizer(a->op) && is_optimizer(b->op) && a->attrs.i[0] > 1 && b->attrs.i[0] > 1;
 }
 
 /* A side node starts after every main node queued before it: moved up, a layer's weight
@@ -143,8 +161,7 @@ static void hoist_side_nodes(ig_graph *g)
     }
 }
 
-/* Each side node's join: the first main node reading one of its outputs or bytes of a bound
- * buffer they were written to, else the end. */
+/* Each side node's join: the first main node after it that depends on it, else the end. */
 static void find_joins(ig_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -153,11 +170,7 @@ static void find_joins(ig_graph *g)
         n->join = g->n_nodes;
         for (int j = i + 1; j < g->n_nodes && n->join == g->n_nodes; j++) {
             const ig_node *m = &g->nodes[j];
-            if (m->op == IG_OP_NOP || m->stream) continue;
-            bool reads = false;
-            for (int k = 0; k < m->n_in && !reads; k++)
-                for (int o = 0; o < n->n_out; o++) reads |= touches(g, m->in[k], n->out[o]);
-            if (reads) n->join = j;
+            if (m->op != IG_OP_NOP && !m->stream && depends(g, n, m) && !parts_of_one_update(n, m)) n->join = j;
         }
     }
 }
@@ -213,9 +226,11 @@ ig_status ig_plan_memory(ig_graph *g, ig_plan_stats *stats)
             }
             if (last[r] < read_at) last[r] = read_at;
         }
-        for (int k = 0; k < n->n_out; k++) { /* a side node may still be writing until its join */
-            int o = n->out[k];
-            if (g->vals[o].alias_of < 0 && last[o] < read_at) last[o] = read_at;
+        /* a side node may still be writing until its join; an output that views another
+         * value keeps that one live (a step's batch, fetched ahead for the next run) */
+        for (int k = 0; k < n->n_out; k++) {
+            int o = root_of(g, n->out[k]);
+            if (last[o] < read_at) last[o] = read_at;
         }
     }
     /* dies[i]: the values whose last use is node i, chained through next_die */

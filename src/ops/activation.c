@@ -46,8 +46,8 @@ static double numel_flops(const ig_graph *g, const ig_node *n)
     return (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
 }
 
-const ig_op_def ig_op_relu_def = {"relu", 1, 1, 1, same_infer, relu_vjp, numel_flops, true, false};
-const ig_op_def ig_op_tanh_def = {"tanh", 1, 1, 1, same_infer, tanh_vjp, numel_flops, true, false};
+const ig_op_def ig_op_relu_def = {"relu", 1, 1, 1, same_infer, relu_vjp, numel_flops, true, false, false};
+const ig_op_def ig_op_tanh_def = {"tanh", 1, 1, 1, same_infer, tanh_vjp, numel_flops, true, false, false};
 
 static ig_status act_kind_check(const ig_node *n, bool relu_tanh)
 {
@@ -66,7 +66,7 @@ static ig_status act_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_
     return same_infer(g, n, s, t);
 }
 
-const ig_op_def ig_op_act_def = {"act", 1, 1, 1, act_infer, act_vjp, numel_flops, true, false};
+const ig_op_def ig_op_act_def = {"act", 1, 1, 1, act_infer, act_vjp, numel_flops, true, false, false};
 
 static ig_status act_grad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -80,7 +80,7 @@ static ig_status act_grad_infer(const ig_graph *g, const ig_node *n, ig_shape *s
     return same_infer(g, n, s, t);
 }
 
-const ig_op_def ig_op_act_grad_def = {"act_grad", 2, 3, 1, act_grad_infer, NULL, numel_flops, true, false};
+const ig_op_def ig_op_act_grad_def = {"act_grad", 2, 3, 1, act_grad_infer, NULL, numel_flops, true, false, false};
 
 static ig_status softmax_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -103,7 +103,7 @@ static ig_status softmax_vjp(ig_ad *ad, const ig_node *n, const int *dout)
 /* max, exp and sum, divide: about 4 per element */
 static double softmax_flops(const ig_graph *g, const ig_node *n) { return 4.0 * numel_flops(g, n); }
 
-const ig_op_def ig_op_softmax_def = {"softmax", 1, 1, 1, softmax_infer, softmax_vjp, softmax_flops, true, false};
+const ig_op_def ig_op_softmax_def = {"softmax", 1, 1, 1, softmax_infer, softmax_vjp, softmax_flops, true, false, false};
 
 static ig_status softmax_grad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -112,4 +112,4 @@ static ig_status softmax_grad_infer(const ig_graph *g, const ig_node *n, ig_shap
     return same_infer(g, n, s, t);
 }
 
-const ig_op_def ig_op_softmax_grad_def = {"softmax_grad", 2, 2, 1, softmax_grad_infer, NULL, softmax_flops, true, false};
+const ig_op_def ig_op_softmax_grad_def = {"softmax_grad", 2, 2, 1, softmax_grad_infer, NULL, softmax_flops, true, false, false};

@@ -28,7 +28,7 @@ static double numel_flops(const ig_graph *g, const ig_node *n)
     return (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
 }
 
-const ig_op_def ig_op_add_def = {"add", 2, 2, 1, add_infer, add_vjp, numel_flops, true, false};
+const ig_op_def ig_op_add_def = {"add", 2, 2, 1, add_infer, add_vjp, numel_flops, true, false, false};
 
 static ig_status scale_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -48,7 +48,7 @@ static ig_status scale_vjp(ig_ad *ad, const ig_node *n, const int *dout)
     return ig_ad_accum(ad, n->in[0], dx);
 }
 
-const ig_op_def ig_op_scale_def = {"scale", 2, 2, 1, scale_infer, scale_vjp, numel_flops, true, false};
+const ig_op_def ig_op_scale_def = {"scale", 2, 2, 1, scale_infer, scale_vjp, numel_flops, true, false, false};
 
 static ig_status copy_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -64,4 +64,4 @@ static ig_status copy_vjp(ig_ad *ad, const ig_node *n, const int *dout)
 
 static double zero_flops(const ig_graph *g, const ig_node *n) { return 0; }
 
-const ig_op_def ig_op_copy_def = {"copy", 1, 1, 1, copy_infer, copy_vjp, zero_flops, false, false};
+const ig_op_def ig_op_copy_def = {"copy", 1, 1, 1, copy_infer, copy_vjp, zero_flops, false, false, false};

@@ -97,7 +97,7 @@ static double bn_flops(const ig_graph *g, const ig_node *n)
     return (n->attrs.i[0] ? 8.0 : 4.0) * (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
 }
 
-const ig_op_def ig_op_batchnorm_def = {"batchnorm", 5, 5, 2, bn_infer, bn_vjp, bn_flops, true, false};
+const ig_op_def ig_op_batchnorm_def = {"batchnorm", 5, 5, 2, bn_infer, bn_vjp, bn_flops, true, false, true};
 
 /* dy must have x's shape, saved [2, c]. */
 static ig_status check_grad_inputs(const ig_graph *g, const ig_node *n, ig_bn_geom *geo)
@@ -128,7 +128,7 @@ static double bn_grad_flops(const ig_graph *g, const ig_node *n)
     return 4.0 * (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
 }
 
-const ig_op_def ig_op_batchnorm_grad_def = {"batchnorm_grad", 3, 3, 2, bn_grad_infer, NULL, bn_grad_flops, false, false};
+const ig_op_def ig_op_batchnorm_grad_def = {"batchnorm_grad", 3, 3, 2, bn_grad_infer, NULL, bn_grad_flops, false, false, false};
 
 static ig_status bn_dx_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -151,4 +151,4 @@ static double bn_dx_flops(const ig_graph *g, const ig_node *n)
 }
 
 /* dx may take dy's memory: each dx reads its own dy only */
-const ig_op_def ig_op_batchnorm_dx_def = {"batchnorm_dx", 4, 6, 1, bn_dx_infer, NULL, bn_dx_flops, true, false};
+const ig_op_def ig_op_batchnorm_dx_def = {"batchnorm_dx", 4, 6, 1, bn_dx_infer, NULL, bn_dx_flops, true, false, false};

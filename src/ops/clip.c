@@ -17,4 +17,4 @@ static ig_status clip_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig
 
 static double clip_flops(const ig_graph *g, const ig_node *n) { return 2.0 * (double)ig_shape_numel(&ig_in(g, n, 0)->shape); }
 
-const ig_op_def ig_op_clip_grad_norm_def = {"clip_grad_norm", 2, 2, 1, clip_infer, NULL, clip_flops, false, false};
+const ig_op_def ig_op_clip_grad_norm_def = {"clip_grad_norm", 2, 2, 1, clip_infer, NULL, clip_flops, false, false, true};

@@ -104,7 +104,7 @@ static double conv_flops(const ig_graph *g, const ig_node *n)
     return 2.0 * (double)(q.n * q.oh * q.ow) * (double)q.f * (double)(q.c * q.kh * q.kw);
 }
 
-const ig_op_def ig_op_conv2d_def = {"conv2d", 2, 3, 1, conv_infer, conv_vjp, conv_flops, false, false};
+const ig_op_def ig_op_conv2d_def = {"conv2d", 2, 3, 1, conv_infer, conv_vjp, conv_flops, false, false, false};
 
 /* A gradient node's geometry, which must fit its incoming gradient's spatial size. */
 static ig_status grad_geom(const ig_graph *g, const ig_node *n, const char *op, const ig_shape *dy, ig_conv_geom *q)
@@ -135,7 +135,7 @@ static ig_status dgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, i
     return IG_OK;
 }
 
-const ig_op_def ig_op_conv2d_dgrad_def = {"conv2d_dgrad", 2, 2, 1, dgrad_infer, NULL, conv_flops, false, false};
+const ig_op_def ig_op_conv2d_dgrad_def = {"conv2d_dgrad", 2, 2, 1, dgrad_infer, NULL, conv_flops, false, false, false};
 
 static ig_status wgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -158,7 +158,7 @@ static ig_status wgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, i
     return IG_OK;
 }
 
-const ig_op_def ig_op_conv2d_wgrad_def = {"conv2d_wgrad", 2, 2, 1, wgrad_infer, NULL, conv_flops, false, false};
+const ig_op_def ig_op_conv2d_wgrad_def = {"conv2d_wgrad", 2, 2, 1, wgrad_infer, NULL, conv_flops, false, false, false};
 
 static ig_status channel_sum_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -179,4 +179,4 @@ static double channel_sum_flops(const ig_graph *g, const ig_node *n)
 }
 
 const ig_op_def ig_op_channel_sum_def = {"channel_sum", 1, 1, 1, channel_sum_infer, NULL, channel_sum_flops,
-                                        false, false};
+                                        false, false, false};

@@ -79,7 +79,7 @@ static double dense_flops(const ig_graph *g, const ig_node *n)
     return 2.0 * (double)x->d[0] * (double)w->d[0] * (double)x->d[1] + loss;
 }
 
-const ig_op_def ig_op_dense_def = {"dense", 2, 3, 1, dense_infer, dense_vjp, dense_flops, false, false};
+const ig_op_def ig_op_dense_def = {"dense", 2, 3, 1, dense_infer, dense_vjp, dense_flops, false, false, false};
 
 static void matmul_dims(const ig_graph *g, const ig_node *n, int64_t *m, int64_t *k1, int64_t *k2, int64_t *nn)
 {
@@ -118,7 +118,7 @@ static double matmul_flops(const ig_graph *g, const ig_node *n)
     return 2.0 * (double)m * (double)k1 * (double)nn;
 }
 
-const ig_op_def ig_op_matmul_def = {"matmul", 2, 3, 1, matmul_infer, NULL, matmul_flops, false, false};
+const ig_op_def ig_op_matmul_def = {"matmul", 2, 3, 1, matmul_infer, NULL, matmul_flops, false, false, false};
 
 static ig_status wgrad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -140,4 +140,4 @@ static double wgrad_flops(const ig_graph *g, const ig_node *n)
     return (2.0 * (double)x->d[1] + 1.0) * (double)dz->d[0] * (double)dz->d[1];
 }
 
-const ig_op_def ig_op_dense_wgrad_def = {"dense_wgrad", 2, 2, 2, wgrad_infer, NULL, wgrad_flops, false, false};
+const ig_op_def ig_op_dense_wgrad_def = {"dense_wgrad", 2, 2, 2, wgrad_infer, NULL, wgrad_flops, false, false, false};

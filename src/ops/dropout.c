@@ -37,4 +37,4 @@ static double dropout_flops(const ig_graph *g, const ig_node *n)
     return 2.0 * (double)ig_shape_numel(&ig_in(g, n, 0)->shape);
 }
 
-const ig_op_def ig_op_dropout_def = {"dropout", 1, 2, 1, dropout_infer, dropout_vjp, dropout_flops, true, false};
+const ig_op_def ig_op_dropout_def = {"dropout", 1, 2, 1, dropout_infer, dropout_vjp, dropout_flops, true, false, false};

@@ -93,7 +93,7 @@ static ig_status sparse_ce_infer(const ig_graph *g, const ig_node *n, ig_shape *
 }
 
 const ig_op_def ig_op_sparse_ce_def = {"sparse_cross_entropy", 2, 2, 2, sparse_ce_infer, fused_loss_vjp,
-                                       numel_flops, false, false};
+                                       numel_flops, false, false, false};
 
 static ig_status cross_entropy_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -104,7 +104,7 @@ static ig_status cross_entropy_infer(const ig_graph *g, const ig_node *n, ig_sha
 }
 
 const ig_op_def ig_op_cross_entropy_def = {"cross_entropy", 2, 2, 2, cross_entropy_infer, fused_loss_vjp,
-                                           numel_flops, false, false};
+                                           numel_flops, false, false, false};
 
 static ig_status elem_loss_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -118,7 +118,7 @@ static ig_status elem_loss_infer(const ig_graph *g, const ig_node *n, ig_shape *
 }
 
 const ig_op_def ig_op_elem_loss_def = {"elementwise_loss", 2, 2, 2, elem_loss_infer, fused_loss_vjp, numel_flops,
-                                       false, false};
+                                       false, false, false};
 
 static ig_status accuracy_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -137,4 +137,4 @@ static ig_status accuracy_infer(const ig_graph *g, const ig_node *n, ig_shape *s
     return IG_OK;
 }
 
-const ig_op_def ig_op_accuracy_def = {"accuracy", 2, 2, 1, accuracy_infer, NULL, numel_flops, false, false};
+const ig_op_def ig_op_accuracy_def = {"accuracy", 2, 2, 1, accuracy_infer, NULL, numel_flops, false, false, false};

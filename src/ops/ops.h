@@ -32,6 +32,7 @@ typedef struct ig_op_def {
     double (*flops)(const ig_graph *g, const ig_node *n);
     bool inplace; /* output 0 may take input 0's memory when input 0 dies here */
     bool view;    /* output 0 is input 0's memory with another shape */
+    bool updates; /* writes bound inputs in place (state, counters, running statistics) */
 } ig_op_def;
 
 const ig_op_def *ig_op_get(ig_op op);
@@ -57,10 +58,12 @@ static inline bool ig_opt_advances(const ig_node *n) { return n->attrs.i[1] >= n
 /* DENSE's attrs.i[2] when a SPARSE_CE on its result is folded in (dense.c, fuse.c). */
 #define IG_DENSE_LOSS 1
 
+/* Appends the AHEAD gather of a training step whose TRAIN gather is node `lead` (gather.c),
+ * and marks that one a lead node. */
+ig_status ig_gather_append_ahead(ig_graph *g, int lead);
+
 /* Partial sums of squares the CLIP_GRAD_NORM node writes before combining them. */
 #define IG_NORM_PARTIALS 256
-
-enum { IG_GATHER_TRAIN = 0, IG_GATHER_EVAL = 1 };
 
 /* Helpers for op definitions. */
 ig_status ig_emit(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *attrs,

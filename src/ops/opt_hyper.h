@@ -85,6 +85,9 @@ static IG_HD inline float ig_hyper_grad_scale(const ig_opt_hyper *h) { return h-
 /* Where a step over a device-resident dataset takes its batch from, and what whole-dataset
  * evaluation has summed so far. The host writes it once per epoch; kernels read it and
  * the evaluation kernels advance it, so steps need no host traffic. */
+/* GATHER's modes (attrs.i[2], src/ops/gather.c) */
+enum { IG_GATHER_TRAIN = 0, IG_GATHER_EVAL = 1, IG_GATHER_AHEAD = 2 };
+
 typedef struct ig_data_cursor {
     int64_t first_step; /* the step counter's value at the epoch's first step */
     uint64_t key;       /* permutation key of the epoch (0: the dataset's own order) */
@@ -93,6 +96,10 @@ typedef struct ig_data_cursor {
     uint64_t aug_seed;
     int64_t aug_pad;
     float aug_flip;
+    /* the batch of the epoch the next AHEAD gather fetches (set by each training gather), and
+     * the count of its blocks that have read it (the last one advances it) */
+    int64_t ahead;
+    int32_t ahead_blocks;
     int64_t eval_batch; /* evaluation batches done */
     int64_t eval_count; /* samples evaluated */
     int64_t eval_correct;

@@ -43,12 +43,12 @@ static ig_status record_infer(const ig_graph *g, const ig_node *n, ig_shape *s, 
 
 static double no_flops(const ig_graph *g, const ig_node *n) { return 0; }
 
-const ig_op_def ig_op_sgd_def = {"sgd", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
-const ig_op_def ig_op_adam_def = {"adam", 6, 6, 0, flat_infer, NULL, flat_flops, false, false};
-const ig_op_def ig_op_nadam_def = {"nadam", 6, 6, 0, flat_infer, NULL, flat_flops, false, false};
-const ig_op_def ig_op_rmsprop_def = {"rmsprop", 7, 7, 0, flat_infer, NULL, flat_flops, false, false};
-const ig_op_def ig_op_adagrad_def = {"adagrad", 5, 5, 0, flat_infer, NULL, flat_flops, false, false};
-const ig_op_def ig_op_adadelta_def = {"adadelta", 6, 6, 0, flat_infer, NULL, flat_flops, false, false};
+const ig_op_def ig_op_sgd_def = {"sgd", 5, 5, 0, flat_infer, NULL, flat_flops, false, false, true};
+const ig_op_def ig_op_adam_def = {"adam", 6, 6, 0, flat_infer, NULL, flat_flops, false, false, true};
+const ig_op_def ig_op_nadam_def = {"nadam", 6, 6, 0, flat_infer, NULL, flat_flops, false, false, true};
+const ig_op_def ig_op_rmsprop_def = {"rmsprop", 7, 7, 0, flat_infer, NULL, flat_flops, false, false, true};
+const ig_op_def ig_op_adagrad_def = {"adagrad", 5, 5, 0, flat_infer, NULL, flat_flops, false, false, true};
+const ig_op_def ig_op_adadelta_def = {"adadelta", 6, 6, 0, flat_infer, NULL, flat_flops, false, false, true};
 /* RECORD_LOSS (loss [1], hyper, ring [IG_LOSS_RING]): ring[hyper.step % IG_LOSS_RING] = loss,
  * before the optimizer advances the counter. */
-const ig_op_def ig_op_record_loss_def = {"record_loss", 3, 3, 0, record_infer, NULL, no_flops, false, false};
+const ig_op_def ig_op_record_loss_def = {"record_loss", 3, 3, 0, record_infer, NULL, no_flops, false, false, true};

@@ -82,7 +82,7 @@ static double pool_flops(const ig_graph *g, const ig_node *n)
     return (double)planes * (double)(geo.oh * geo.ow) * (per + (geo.mode != IG_POOL_MAX));
 }
 
-const ig_op_def ig_op_pool2d_def = {"pool2d", 1, 1, 1, pool_infer, pool_vjp, pool_flops, false, false};
+const ig_op_def ig_op_pool2d_def = {"pool2d", 1, 1, 1, pool_infer, pool_vjp, pool_flops, false, false, false};
 
 static ig_status pool_grad_infer(const ig_graph *g, const ig_node *n, ig_shape *s, ig_dtype *t)
 {
@@ -101,4 +101,4 @@ static double pool_grad_flops(const ig_graph *g, const ig_node *n)
     return pool_flops(g, n) + (double)planes * (double)(geo.h * geo.w);
 }
 
-const ig_op_def ig_op_pool2d_grad_def = {"pool2d_grad", 2, 2, 1, pool_grad_infer, NULL, pool_grad_flops, false, false};
+const ig_op_def ig_op_pool2d_grad_def = {"pool2d_grad", 2, 2, 1, pool_grad_infer, NULL, pool_grad_flops, false, false, false};

@@ -32,4 +32,4 @@ static ig_status reshape_vjp(ig_ad *ad, const ig_node *n, const int *dout)
 
 static double zero_flops(const ig_graph *g, const ig_node *n) { return 0; }
 
-const ig_op_def ig_op_reshape_def = {"reshape", 1, 1, 1, reshape_infer, reshape_vjp, zero_flops, false, true};
+const ig_op_def ig_op_reshape_def = {"reshape", 1, 1, 1, reshape_infer, reshape_vjp, zero_flops, false, true, false};

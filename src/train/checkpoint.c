@@ -621,6 +621,7 @@ static ig_status apply(loaded *L, ig_trainer *t, const ig_checkpoint_monitors *m
     if (t->lbfgs) IG_TRY(ig_lbfgs_set_state(t->lbfgs, &L->lbfgs, L->pairs, L->ro));
     t->hyper = L->hyper;
     t->epochs = L->epoch;
+    t->ahead = NULL; /* a step of ig_train_epoch that follows gathers its batch afresh */
     m->bn_batches = L->batches;
     if (m->seed != L->seed) { /* dropout's programs hold the seed: build them again */
         m->seed = L->seed;

@@ -363,7 +363,7 @@ static ig_status add_gather(ig_trainer *t, ig_graph *g, ig_program_key key, int 
     g->vals[ya].buf = IG_BUF_DATA_Y;
     ig_attrs at = {.i = {key.batch, key.stride, key.mode}};
     int outs[2];
-    IG_TRY(ig_graph_node(g, IG_OP_GATHER, (int[]){xa, ya, hy, cur}, 4, &at, "gather", outs));
+    IG_TRY(ig_graph_node(g, IG_OP_GATHER, (int[]){xa, ya, cur, hy}, 4, &at, "gather", outs));
     ig_graph_move_node(g, g->n_nodes - 1, 0);
     ig_graph_replace_uses(g, m->input, outs[0]);
     ig_graph_replace_uses(g, *labels, outs[1]);
@@ -382,6 +382,8 @@ static ig_status build_program(ig_trainer *t, ig_program_key key, bool train, ig
     ig_status st = key.count ? add_gather(t, &g, key, &labels) : IG_OK;
     if (st == IG_OK && train) {
         st = append_backward_and_update(t, &g, loss);
+        /* a step over full batches fetches the next one's (gather.c) */
+        if (st == IG_OK && key.count && key.batch == key.stride) st = ig_gather_append_ahead(&g, 0);
     } else if (st == IG_OK) {
         st = ig_loss_accuracy_append(&g, t->cfg.loss, t->m->output, labels, &correct);
         bool hits = correct >= 0; /* classification losses count hits */
@@ -686,11 +688,19 @@ ig_status ig_train_epoch(ig_trainer *t, ig_dataset *ds, const ig_epoch_config *c
     t->epochs++;
     int64_t total = full + (tail_p != NULL), every = cfg->progress_every > 0 ? cfg->progress_every : 1;
     for (int64_t s = 0; s < total; s++) {
-        IG_TRY(ig_program_run_ext(s < full ? main_p : tail_p, ext));
+        /* a full batch continues the step before when that step was the last run of the
+         * program and of this trainer (a progress callback may have trained in between) */
+        if (s > 0 && s < full && t->ahead == main_p && t->ahead_step == t->hyper.step)
+            IG_TRY(ig_program_continue(main_p, ext));
+        else
+            IG_TRY(ig_program_run_ext(s < full ? main_p : tail_p, ext));
         t->hyper.step++;
         t->m->bn_batches++;
+        t->ahead = s < full ? main_p : NULL;
+        t->ahead_step = t->hyper.step;
         if (cfg->progress && ((s + 1) % every == 0 || s + 1 == total)) cfg->progress(cfg->progress_user, s + 1, total);
     }
+    t->ahead = NULL; /* the next epoch, or another dataset, starts afresh */
     if (steps) *steps = total;
     return IG_OK;
 }

@@ -17,6 +17,10 @@ struct ig_trainer {
     ig_program_cache step, eval;       /* batches through IO */
     ig_program_cache step_ds, eval_ds; /* batches gathered from a resident dataset */
     int64_t epochs;                    /* epochs run by ig_train_epoch (keys the shuffle) */
+    /* within ig_train_epoch: the program whose last run fetched the batch of step ahead_step
+     * ahead (NULL: none did) */
+    ig_program *ahead;
+    int64_t ahead_step;
     ig_lbfgs *lbfgs;                   /* L-BFGS's host state (NULL for the other optimizers) */
 };
 

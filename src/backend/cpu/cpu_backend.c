@@ -96,7 +96,7 @@ static ig_status scratch_of(ig_backend *be, ig_program *p, cpu_scratch **out)
     return IG_OK;
 }
 
-static ig_status cpu_run(ig_backend *be, ig_program *p, void *const *bases)
+static ig_status cpu_run(ig_backend *be, ig_program *p, void *const *bases, bool continues)
 {
     const ig_graph *g = &p->g;
     cpu_scratch *s = NULL;
@@ -106,7 +106,7 @@ static ig_status cpu_run(ig_backend *be, ig_program *p, void *const *bases)
     b[CPU_BUF_SCRATCH] = s;
     for (int i = 0; i < g->n_nodes; i++) {
         const ig_node *n = &g->nodes[i];
-        if (!kernels[n->op]) continue;
+        if (!kernels[n->op] || (continues && n->lead)) continue;
         IG_TRY(kernels[n->op](g, n, b));
     }
     return IG_OK;

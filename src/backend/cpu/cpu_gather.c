@@ -11,10 +11,12 @@ ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases)
     const ig_val *xa = &g->vals[n->in[0]];
     int64_t count = xa->shape.d[0], b = n->attrs.i[0], stride = n->attrs.i[1];
     size_t row = ig_val_bytes(xa) / (size_t)count, yrow = ig_dtype_size(g->vals[n->in[1]].dtype);
-    const ig_opt_hyper *h = cpu_ptr(g, n->in[2], bases);
-    const ig_data_cursor *c = cpu_ptr(g, n->in[3], bases);
-    bool train = n->attrs.i[2] == IG_GATHER_TRAIN;
-    int64_t k = train ? h->step - c->first_step : c->eval_batch;
+    ig_data_cursor *c = cpu_ptr(g, n->in[2], bases);
+    int mode = (int)n->attrs.i[2];
+    int64_t k = mode == IG_GATHER_EVAL    ? c->eval_batch
+                : mode == IG_GATHER_AHEAD ? c->ahead
+                                          : ((const ig_opt_hyper *)cpu_ptr(g, n->in[3], bases))->step - c->first_step;
+    bool train = mode != IG_GATHER_EVAL;
     uint64_t key = train ? c->key : 0;
     bool aug = train && (c->aug_pad > 0 || c->aug_flip > 0);
     int64_t planes, height, width;
@@ -25,7 +27,7 @@ ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases)
     for (int64_t j = 0; j < b; j++) {
         int64_t src = ig_permute((k * stride + j) % count, count, key);
         if (aug) {
-            ig_augment_draw d = ig_augment_draw_of(c->aug_seed, h->step, j, c->aug_pad, c->aug_flip);
+            ig_augment_draw d = ig_augment_draw_of(c->aug_seed, c->first_step + k, j, c->aug_pad, c->aug_flip);
             ig_augment_sample((const float *)(xs + (size_t)src * row), (float *)(xd + (size_t)j * row), planes, height,
                               width, &d);
         } else {
@@ -33,6 +35,7 @@ ig_status ig_cpu_gather(const ig_graph *g, const ig_node *n, void *const *bases)
         }
         memcpy(yd + (size_t)j * yrow, ys + (size_t)src * yrow, yrow);
     }
+    if (train) c->ahead = k + 1;
     return IG_OK;
 }
 

@@ -296,12 +296,12 @@ static ig_status join_side_nodes(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *
  * node waits for just the side nodes it joins (a split optimizer update's first part, on the
  * side, runs beside the last gradients and the second part), and the end for the rest (a
  * capture must end on the stream it began on). */
-static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
+static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases, bool continues)
 {
     const ig_graph *g = &p->g;
     for (int i = 0; i < g->n_nodes; i++) {
         const ig_node *n = &g->nodes[i];
-        if (n->op == IG_OP_NOP) continue;
+        if (n->op == IG_OP_NOP || (continues && n->lead)) continue;
         if (n->stream) {
             if (!cp->side_done[i]) CU_TRY(cudaEventCreateWithFlags(&cp->side_done[i], cudaEventDisableTiming));
             CU_TRY(cudaEventRecord(cu->forked, cu->queue[0].s));
@@ -321,7 +321,7 @@ static ig_status launch_all(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *
 
 /* A debugging aid, on request only: every node between two events, times summed per node
  * (the run waits for itself, so profiled runs are slower than real ones). */
-static ig_status launch_profiled(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases)
+static ig_status launch_profiled(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases, bool continues)
 {
     int n = p->g.n_nodes;
     if (!cp->marks) {
@@ -333,7 +333,7 @@ static ig_status launch_profiled(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, v
     for (int i = 0; i < n; i++) {
         CU_TRY(cudaEventRecord(cp->marks[i], cu->queue[0].s));
         cu->queue[0].after_own = false; /* each node timed alone */
-        IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
+        if (!continues || !p->g.nodes[i].lead) IG_TRY(ig_cuda_launch_node(cu, cp, &p->g, i, bases));
     }
     CU_TRY(cudaEventRecord(cp->marks[n], cu->queue[0].s));
     CU_TRY(cudaEventSynchronize(cp->marks[n]));
@@ -370,11 +370,12 @@ static void profile_report(ig_cuda_prog *cp, const ig_program *p)
     }
 }
 
-static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases, cudaGraphExec_t *exec)
+static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *const *bases, bool continues,
+                         cudaGraphExec_t *exec)
 {
     cudaGraph_t graph = NULL;
     CU_TRY(cudaStreamBeginCapture(cu->queue[0].s, cudaStreamCaptureModeThreadLocal));
-    ig_status st = launch_all(cu, cp, p, bases);
+    ig_status st = launch_all(cu, cp, p, bases, continues);
     cudaError_t e = cudaStreamEndCapture(cu->queue[0].s, &graph);
     if (st == IG_OK) st = ig_cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__);
     if (st == IG_OK) st = ig_cuda_check(cudaGraphInstantiate(exec, graph, 0), "cudaGraphInstantiate", __FILE__, __LINE__);
@@ -383,8 +384,8 @@ static ig_status capture(ig_cuda *cu, ig_cuda_prog *cp, ig_program *p, void *con
 }
 
 /* The run of a program, on the main stream: after its IO slot's copy, eagerly the first time
- * (plans, module loads), then as the captured graph of its IO slot. */
-static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
+ * (plans, module loads), then as the captured graph of its IO slot (and of continuing). */
+static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases, bool continues)
 {
     ig_cuda *cu = impl(be);
     ig_cuda_prog *cp = NULL;
@@ -394,22 +395,23 @@ static ig_status cuda_run(ig_backend *be, ig_program *p, void *const *bases)
         CU_TRY(cudaStreamWaitEvent(cu->queue[0].s, cp->copied[slot], 0));
         cp->copy_pending[slot] = false;
     }
-    if (cu->profile) IG_TRY(launch_profiled(cu, cp, p, bases));
-    else if (!cu->use_graphs || cp->runs++ == 0) IG_TRY(launch_all(cu, cp, p, bases));
+    int v = slot + 2 * continues;
+    if (cu->profile) IG_TRY(launch_profiled(cu, cp, p, bases, continues));
+    else if (!cu->use_graphs || cp->runs++ == 0) IG_TRY(launch_all(cu, cp, p, bases, continues));
     else {
-        if (cp->exec[slot] && (memcmp(cp->bases[slot], bases, sizeof cp->bases[slot]) != 0 ||
-                               memcmp(cp->workspaces[slot], cu->workspace, sizeof cu->workspace) != 0)) {
+        if (cp->exec[v] && (memcmp(cp->bases[v], bases, sizeof cp->bases[v]) != 0 ||
+                            memcmp(cp->workspaces[v], cu->workspace, sizeof cu->workspace) != 0)) {
             /* the program now runs on other buffers, or another program's plans grew a
              * stream's workspace: the captured addresses are stale */
-            CU_TRY(cudaGraphExecDestroy(cp->exec[slot]));
-            cp->exec[slot] = NULL;
+            CU_TRY(cudaGraphExecDestroy(cp->exec[v]));
+            cp->exec[v] = NULL;
         }
-        if (!cp->exec[slot]) {
-            IG_TRY(capture(cu, cp, p, bases, &cp->exec[slot]));
-            memcpy(cp->bases[slot], bases, sizeof cp->bases[slot]);
-            memcpy(cp->workspaces[slot], cu->workspace, sizeof cu->workspace);
+        if (!cp->exec[v]) {
+            IG_TRY(capture(cu, cp, p, bases, continues, &cp->exec[v]));
+            memcpy(cp->bases[v], bases, sizeof cp->bases[v]);
+            memcpy(cp->workspaces[v], cu->workspace, sizeof cu->workspace);
         }
-        CU_TRY(cudaGraphLaunch(cp->exec[slot], cu->queue[0].s));
+        CU_TRY(cudaGraphLaunch(cp->exec[v], cu->queue[0].s));
     }
     CU_TRY(cudaEventRecord(cp->used[slot], cu->queue[0].s));
     return IG_OK;
@@ -427,8 +429,9 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
         free(cp->marks);
         free(cp->node_ms);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++)
         if (cp->exec[i]) cudaGraphExecDestroy(cp->exec[i]);
+    for (int i = 0; i < 2; i++) {
         if (cp->copied[i]) cudaEventDestroy(cp->copied[i]);
         if (cp->used[i]) cudaEventDestroy(cp->used[i]);
     }

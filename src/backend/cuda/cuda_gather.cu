@@ -8,19 +8,20 @@
 #include "ops/permute.h"
 
 __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd, int64_t count, size_t row,
-                              size_t yrow, int64_t stride, int train, int64_t h, int64_t w,
-                              const ig_opt_hyper *hyper, const ig_data_cursor *c)
+                              size_t yrow, int64_t stride, int mode, int64_t h, int64_t w,
+                              const ig_opt_hyper *hyper, ig_data_cursor *c)
 {
     ig_grid_enter();
-    __shared__ int64_t src;
+    __shared__ int64_t k, src;
     __shared__ ig_augment_draw d;
     __shared__ bool aug;
     int64_t j = blockIdx.x;
+    bool train = mode != IG_GATHER_EVAL;
     if (threadIdx.x == 0) {
-        int64_t k = train ? hyper->step - c->first_step : c->eval_batch;
+        k = mode == IG_GATHER_EVAL ? c->eval_batch : mode == IG_GATHER_AHEAD ? c->ahead : hyper->step - c->first_step;
         src = ig_permute((k * stride + j) % count, count, train ? c->key : 0);
         aug = train && (c->aug_pad > 0 || c->aug_flip > 0);
-        if (aug) d = ig_augment_draw_of(c->aug_seed, hyper->step, j, c->aug_pad, c->aug_flip);
+        if (aug) d = ig_augment_draw_of(c->aug_seed, c->first_step + k, j, c->aug_pad, c->aug_flip);
     }
     __syncthreads();
     const char *from = xs + (size_t)src * row;
@@ -39,6 +40,11 @@ __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd
         for (size_t i = threadIdx.x; i < row; i += blockDim.x) to[i] = from[i];
     }
     for (size_t i = threadIdx.x; i < yrow; i += blockDim.x) yd[(size_t)j * yrow + i] = ys[(size_t)src * yrow + i];
+    /* a TRAIN gather's blocks do not read cursor.ahead; an AHEAD gather's last block advances
+     * it once every block has read it */
+    if (mode == IG_GATHER_TRAIN && j == 0 && threadIdx.x == 0) c->ahead = k + 1;
+    if (mode == IG_GATHER_AHEAD && ig_grid_last_block(&c->ahead_blocks, (int)gridDim.x, true) && threadIdx.x == 0)
+        c->ahead = k + 1;
 }
 
 __global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_data_cursor *c, int64_t b)
@@ -51,12 +57,11 @@ __global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_
 }
 
 extern "C" void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row,
-                               size_t yrow, int64_t b, int64_t stride, int train, int64_t h, int64_t w,
-                               const void *hyper, const void *cursor, ig_cuda_queue *q)
+                               size_t yrow, int64_t b, int64_t stride, int mode, int64_t h, int64_t w,
+                               const void *hyper, void *cursor, ig_cuda_queue *q)
 {
     ig_launch(q, gather_kernel, (unsigned)b, 256, 0, (const char *)xs, (const char *)ys, (char *)xd, (char *)yd, count, row,
-                                              yrow, stride, train, h, w, (const ig_opt_hyper *)hyper,
-                                              (const ig_data_cursor *)cursor);
+              yrow, stride, mode, h, w, (const ig_opt_hyper *)hyper, (ig_data_cursor *)cursor);
 }
 
 extern "C" void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, ig_cuda_queue *q)

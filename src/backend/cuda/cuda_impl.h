@@ -98,11 +98,12 @@ typedef struct ig_cuda_prog {
     ig_cuda_conv *conv; /* indexed by node */
     cudaEvent_t *side_done; /* indexed by node: a side node's work is done (made on its first run) */
     int runs;           /* runs so far: the first is eager, later ones replay a capture */
-    /* one captured graph per IO slot, with the buffers and the streams' workspaces it was
+    /* one captured graph per IO slot, and per slot another without the lead nodes (index
+     * 2 + slot, for continuing runs), with the buffers and the streams' workspaces it was
      * captured with */
-    cudaGraphExec_t exec[2];
-    void *bases[2][IG_BUF_COUNT];
-    void *workspaces[2][2];
+    cudaGraphExec_t exec[4];
+    void *bases[4][IG_BUF_COUNT];
+    void *workspaces[4][2];
     /* per IO slot: its copy is done / the last run reading it is done */
     cudaEvent_t copied[2], used[2];
     bool copy_pending[2];
