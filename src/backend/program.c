@@ -46,7 +46,8 @@ ig_status ig_program_create(ig_ctx *ctx, ig_graph *g, ig_program **out)
     if ((st = ig_plan_memory(&p->g, &p->plan)) != IG_OK) goto fail;
     p->arena_bytes = p->plan.arena_bytes;
     p->arena = be->alloc(be, p->arena_bytes);
-    p->io_slots = be->upload_io ? 2 : 1;
+    /* a program without IO (a step over a resident dataset) needs one slot, and one capture */
+    p->io_slots = be->upload_io && p->io_bytes ? 2 : 1;
     for (int i = 0; i < p->io_slots; i++) p->io[i] = be->alloc(be, p->io_bytes);
     if (!p->arena || !p->io[0] || (p->io_slots == 2 && !p->io[1])) {
         st = ig_fail(IG_ERR_OUT_OF_MEMORY, "program: cannot allocate %zu bytes of arena and %zu of IO on %s",
