@@ -2,7 +2,8 @@
 """One step of a kernel trace (bench/kernel_trace.c): each kernel's start relative to the step's
 first kernel, its duration, its gap after the kernel before it on the same stream (negative: it
 was launched early and waited), its stream, grid and name. A step starts at each kernel whose
-name contains --first (the resident batch's gather by default); the last whole step is shown."""
+name contains --first (by default the resident batch's gather, which runs once a step: first,
+or at the end when the step fetches the next one's batch); the last whole step is shown."""
 import argparse
 import sys
 
