@@ -106,7 +106,7 @@ static bool is_optimizer(ig_op op)
  * the host), convolutions' weight gradients of 2^30 FLOPs or more, the first part of a split
  * optimizer update (ig_opt_advances), which can then run beside the last gradients, and the
  * gather of the next step's batch, beside the update (H200: mlp_small 0.0611 → 0.0592 ms over
- * Fashion-MNIST-sized epochs, cnn_small 0.2159 → 0.2133).
+ * Fashion-MNIST-sized epochs).
  * Smaller convolution gradients only slowed the data gradient beside them (H200: cnn_small's
  * step 0.255 → 0.270 ms with its 0.9 GFLOP one on the side), larger ones gain (resnet18: 37.7
  * → 35.9 ms). */
