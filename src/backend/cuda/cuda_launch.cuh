@@ -48,6 +48,18 @@ static __device__ __forceinline__ bool ig_grid_last_block(int *counter, int bloc
     return last;
 }
 
+/* The mean of `rows` values parked in global memory by a grid's blocks (a loss per row), taken
+ * by warp 0 of the grid's last block (ig_grid_last_block, with publish): lane l adds rows l,
+ * l + 32, ..., the lanes meet by shuffles in a fixed order, and lane 0 writes the mean. */
+static __device__ __forceinline__ void ig_rows_mean(const double *vals, int64_t rows, float *mean)
+{
+    int lane = threadIdx.x & 31;
+    double total = 0;
+    for (int64_t i = lane; i < rows; i += 32) total += __ldcg(vals + i);
+    for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+    if (lane == 0) *mean = (float)(total / (double)rows);
+}
+
 /* kernel<<<grid, block, smem, q->s>>>(args...); a launch error is left for the node's
  * cudaGetLastError check */
 template <typename... Params, typename... Args>

@@ -74,11 +74,7 @@ __global__ void __launch_bounds__(32 * CE_ROWS) cross_entropy_kernel(const float
         for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
         if (lane == 0) row_loss[r] = acc;
     }
-    if (!ig_grid_last_block(counter, (int)gridDim.x, true) || threadIdx.x >= 32) return;
-    double total = 0;
-    for (int64_t i = lane; i < rows; i += 32) total += __ldcg(row_loss + i);
-    for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
-    if (lane == 0) *loss = (float)(total / (double)rows);
+    if (ig_grid_last_block(counter, (int)gridDim.x, true) && threadIdx.x < 32) ig_rows_mean(row_loss, rows, loss);
 }
 
 __global__ void __launch_bounds__(THREADS) elem_loss_kernel(const float *p, const float *t, float *loss, float *dp,

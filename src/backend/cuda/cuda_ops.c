@@ -26,12 +26,17 @@ static ig_status cross_entropy(ig_cuda *cu, const ig_node *n, const float *logit
     return IG_OK;
 }
 
+/* An optimizer node's counters: its blocks', and the one both parts of a split update share. */
+static ig_cuda_opt_sync opt_sync(ig_cuda *cu, const ig_node *n)
+{
+    return (ig_cuda_opt_sync){cu->counters[cu->cur], cu->counters[0] + IG_CUDA_COUNTERS, (int)n->attrs.i[0]};
+}
+
 ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, int i, void *const *bases)
 {
     const ig_node *n = &g->nodes[i];
     ig_cuda_queue *q = &cu->queue[cu->cur];
     int *counter = cu->counters[cu->cur]; /* for the kernels whose last block finishes them */
-    ig_cuda_opt_sync sync = {counter, cu->counters[0] + IG_CUDA_COUNTERS, (int)n->attrs.i[0]};
 #define IN(k) ((float *)ptr(g, n->in[k], bases))
 #define OUT(k) ((float *)ptr(g, n->out[k], bases))
     switch (n->op) {
@@ -106,12 +111,12 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         break;
     }
     /* inputs: params, grads, moments..., decay scales, hyper */
-    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), sync, q); break;
-    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), sync, q); break;
-    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), sync, q); break;
-    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), sync, q); break;
-    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), sync, q); break;
-    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), sync, q); break;
+    case IG_OP_SGD: ig_cuda_sgd(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), opt_sync(cu, n), q); break;
+    case IG_OP_ADAM: ig_cuda_adam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), opt_sync(cu, n), q); break;
+    case IG_OP_NADAM: ig_cuda_nadam(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), opt_sync(cu, n), q); break;
+    case IG_OP_RMSPROP: ig_cuda_rmsprop(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), IN(6), numel(g, n->in[0]), opt_sync(cu, n), q); break;
+    case IG_OP_ADAGRAD: ig_cuda_adagrad(IN(0), IN(1), IN(2), IN(3), IN(4), numel(g, n->in[0]), opt_sync(cu, n), q); break;
+    case IG_OP_ADADELTA: ig_cuda_adadelta(IN(0), IN(1), IN(2), IN(3), IN(4), IN(5), numel(g, n->in[0]), opt_sync(cu, n), q); break;
     case IG_OP_RECORD_LOSS: ig_cuda_record_loss(IN(0), IN(1), IN(2), q); break;
     case IG_OP_GATHER: {
         const ig_val *xa = &g->vals[n->in[0]];

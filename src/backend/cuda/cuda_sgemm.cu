@@ -69,13 +69,9 @@ static __device__ void loss_epilogue(const ig_sgemm_args &g, float logit, int r,
     for (int o = BN / 2; o > 0; o >>= 1) part += __shfl_xor_sync(all, part, o);
     if (in) g.dlogits[(size_t)r * g.n + c] = (e * (tsum / sum) - t) * (1.0f / (float)g.m);
     if (in && c == 0) g.row_loss[r] = part;
-    if (!ig_grid_last_block(g.counters + gridDim.x * gridDim.y, (int)(gridDim.x * gridDim.y), true) ||
-        threadIdx.x >= 32)
-        return;
-    double total = 0;
-    for (int i = threadIdx.x; i < g.m; i += 32) total += __ldcg(g.row_loss + i);
-    for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(all, total, o);
-    if (threadIdx.x == 0) *g.loss = (float)(total / (double)g.m);
+    if (ig_grid_last_block(g.counters + gridDim.x * gridDim.y, (int)(gridDim.x * gridDim.y), true) &&
+        threadIdx.x < 32)
+        ig_rows_mean(g.row_loss, g.m, g.loss);
 }
 
 template <int BM, int BN, int TM, int TN, int BK>
@@ -166,6 +162,7 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
         }
     }
 
+    float out = 0.0f; /* the last output written: with one per thread, a fused loss's logit */
 #pragma unroll
     for (int i = 0; i < TM; i++) {
         int r = m0 + ty * TM + i;
@@ -176,15 +173,15 @@ __global__ void __launch_bounds__(tile_cfg<BM, BN, TM, TN, BK>::THREADS) sgemm_k
             if (c >= g.n) continue;
             size_t o = (size_t)r * g.ldc + c;
             float v = ig_act_fwd(g.act, g.act_p, g.bias ? acc[i][j] + g.bias[c] : acc[i][j]);
-            g.c[o] = g.dact ? v * ig_act_deriv(g.dact, g.act_p, 0.0f, g.dact_y[o]) : v;
+            out = g.dact ? v * ig_act_deriv(g.dact, g.act_p, 0.0f, g.dact_y[o]) : v;
+            g.c[o] = out;
         }
     }
     if (row_sums && tid < BM && m0 + tid < g.m) g.bgrad[m0 + tid] = rsum;
     if constexpr (TM == 1 && TN == 1 && BN <= 32)
         if (g.labels) { /* a classifier's logits, all in this tile's columns (the host checks) */
             int r = m0 + ty, c = tx;
-            bool in = r < g.m && c < g.n;
-            loss_epilogue<BN>(g, in ? g.c[(size_t)r * g.ldc + c] : 0.0f, r, c, in);
+            loss_epilogue<BN>(g, out, r, c, r < g.m && c < g.n);
         }
 }
 
