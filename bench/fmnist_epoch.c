@@ -7,11 +7,11 @@
  *                      [--dir DIR] [--json]
  */
 #include <ingot.h>
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CHECK(call)                                                        \
     do {                                                                   \
@@ -20,13 +20,6 @@
             goto done;                                                     \
         }                                                                  \
     } while (0)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
@@ -76,17 +69,17 @@ int main(int argc, char **argv)
     /* warm-up outside the timing: compile the programs and copy the datasets once */
     ig_eval_result r;
     CHECK(ig_evaluate(t, test, 1000, &r));
-    double start = now(), reached = -1, best = 0;
+    double start = bench_now(), reached = -1, best = 0;
     int reached_epoch = -1;
     for (int e = 1; e <= epochs; e++) {
-        double t0 = now();
+        double t0 = bench_now();
         int64_t steps;
         float last;
         CHECK(ig_train_epoch(t, train, &ep, &steps));
         CHECK(ig_trainer_losses(t, ig_trainer_step_count(t) - 1, 1, &last)); /* waits for the epoch */
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         CHECK(ig_evaluate(t, test, 1000, &r));
-        double acc = (double)r.correct / (double)r.count, wall = now() - start;
+        double acc = (double)r.correct / (double)r.count, wall = bench_now() - start;
         if (acc > best) best = acc;
         if (reached < 0 && acc >= target) {
             reached = wall;

@@ -10,26 +10,13 @@
  */
 #include "backend/backend.h"
 #include "train/optimizer.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define PARAMS 138347496ll /* 8·(4096·4096 + 4096) + 4096·1000 + 1000 */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Median ms of `windows` windows of `reps` runs, waiting at window edges (a 4-byte read). */
 static ig_status time_runs(ig_program *p, void *const *ext, int reps, int windows, double *median)
@@ -38,12 +25,12 @@ static ig_status time_runs(ig_program *p, void *const *ext, int reps, int window
     double ms[16];
     float probe;
     for (int w = -1; w < windows; w++) { /* window -1 warms up */
-        double t0 = now();
+        double t0 = bench_now();
         for (int r = 0; r < reps; r++) IG_TRY(ig_program_run_ext(p, ext));
         IG_TRY(be->download(be, &probe, ext[IG_BUF_PARAMS], sizeof probe));
-        if (w >= 0) ms[w] = (now() - t0) * 1e3 / reps;
+        if (w >= 0) ms[w] = (bench_now() - t0) * 1e3 / reps;
     }
-    qsort(ms, (size_t)windows, sizeof *ms, cmp);
+    qsort(ms, (size_t)windows, sizeof *ms, bench_cmp_double);
     *median = ms[windows / 2];
     return IG_OK;
 }

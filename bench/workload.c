@@ -1,10 +1,10 @@
 /* workload.c — the benchmark workloads and the timing of their training step. */
 #include "workload.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 enum { CLASSES = 10, N_BATCHES = 4 };
 
@@ -26,19 +26,6 @@ const bench_workload *bench_find(const char *name)
 bench_options bench_defaults(void)
 {
     return (bench_options){.device = IG_DEVICE_AUTO, .feed = BENCH_RESIDENT, .prefetch = 2, .warmup = 20, .steps = 50, .windows = 7};
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Where the steps' batches come from. */
@@ -172,13 +159,13 @@ bool bench_run(const bench_workload *wl, const bench_options *o, bench_result *r
     CHECK(ig_trainer_losses(t, ig_trainer_step_count(t) - 1, 1, &r->loss));
     for (int w = 0; w < o->windows; w++) {
         int64_t before = done;
-        double t0 = now();
+        double t0 = bench_now();
         CHECK(run_steps(t, batch, &src, o->steps, &done));
         /* reading the last step's loss waits for the window's steps to complete */
         CHECK(ig_trainer_losses(t, ig_trainer_step_count(t) - 1, 1, &r->loss));
-        ms[w] = (now() - t0) * 1e3 / (double)(done - before);
+        ms[w] = (bench_now() - t0) * 1e3 / (double)(done - before);
     }
-    qsort(ms, (size_t)o->windows, sizeof *ms, cmp_double);
+    qsort(ms, (size_t)o->windows, sizeof *ms, bench_cmp_double);
     int nw = o->windows;
     r->ms_median = nw % 2 ? ms[nw / 2] : 0.5 * (ms[nw / 2 - 1] + ms[nw / 2]);
     r->ms_min = ms[0];

@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 #include "backend/backend.h"
+#include "ops/loss_math.h"
 #include "ops/pool_math.h"
 #include "train/loss.h"
 #include "resume_harness.h"
@@ -356,7 +357,8 @@ static void run_loss_node(ig_ctx *ctx, const ig_trainer_config *cfg, int64_t row
 }
 
 /* Every loss kernel (and its accuracy) against the CPU's, on rows that fill the block's warps
- * several times over and on rows wider than a warp; twice on the GPU, bit for bit. */
+ * several times over, on rows wider than a warp, and on enough values for the elementwise
+ * losses and the accuracy to run over many blocks; twice on the GPU, bit for bit. */
 static void test_loss_kernels_match_cpu(void **state)
 {
     static const struct {
@@ -367,12 +369,12 @@ static void test_loss_kernels_match_cpu(void **state)
         {IG_LOSS_CROSS_ENTROPY, 0.2f, 1},     {IG_LOSS_BINARY_CROSS_ENTROPY, 0, 1},    {IG_LOSS_BCE_WITH_LOGITS, 0, 1},
         {IG_LOSS_MSE, 0, 1},                  {IG_LOSS_MAE, 0, 1},                     {IG_LOSS_HUBER, 0, 0.5f},
     };
-    static const int64_t shapes[][2] = {{100, 5}, {9, 70}};
+    static const int64_t shapes[][2] = {{100, 5}, {9, 70}, {5000, 40}};
     ig_ctx *cpu, *gpu;
     assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &cpu), IG_OK);
     assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &gpu), IG_OK);
     for (size_t k = 0; k < sizeof losses / sizeof *losses; k++)
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < 3; s++) {
             ig_trainer_config cfg = ig_trainer_defaults();
             cfg.loss = losses[k].loss;
             cfg.label_smoothing = losses[k].smoothing;
@@ -394,6 +396,59 @@ static void test_loss_kernels_match_cpu(void **state)
         }
     ig_ctx_destroy(cpu);
     ig_ctx_destroy(gpu);
+}
+
+/* The accuracy's arg-max on the GPU (a warp per row) is the CPU's serial scan to the index:
+ * ties anywhere in a row (the first wins), NaNs (never larger, but one at index 0 stays),
+ * -inf rows, rows of one value, of fewer values than a warp and of many more. Each row's label
+ * is the CPU's arg-max, so one disagreeing row changes the count. */
+static void test_accuracy_argmax_matches_cpu(void **state)
+{
+    static const int64_t widths[] = {3, 32, 70, 1000};
+    enum { ROWS = 40 };
+    ig_ctx *ctx[2];
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CPU, &ctx[0]), IG_OK);
+    assert_int_equal(ig_ctx_create(IG_DEVICE_CUDA, &ctx[1]), IG_OK);
+    for (size_t k = 0; k < sizeof widths / sizeof *widths; k++) {
+        int64_t w = widths[k];
+        float *x = malloc((size_t)(ROWS * w) * sizeof *x);
+        int32_t labels[ROWS];
+        uint64_t seed = 11;
+        for (int64_t r = 0; r < ROWS; r++) {
+            float *xr = x + r * w;
+            for (int64_t j = 0; j < w; j++) xr[j] = (float)(int)(4.0f * frand(&seed)); /* many ties */
+            switch (r % 8) {
+            case 1: xr[0] = NAN; break;
+            case 2: xr[w / 2] = NAN; break;
+            case 3: for (int64_t j = 0; j < w; j++) xr[j] = -INFINITY; break;
+            case 4: for (int64_t j = 0; j < w; j++) xr[j] = 1.0f; break;
+            case 5: xr[w - 1] = 9.0f, xr[w / 3] = 9.0f; break;
+            case 6: xr[0] = -0.0f, xr[w - 1] = 0.0f; break;
+            }
+            labels[r] = (int32_t)ig_argmax(xr, w);
+        }
+        int32_t hits[2];
+        for (int d = 0; d < 2; d++) {
+            ig_graph g;
+            ig_graph_init(&g);
+            ig_shape ps = ig_shape_make(2, (int64_t[]){ROWS, w}), ls = ig_shape_make(1, (int64_t[]){ROWS});
+            int pv = ig_graph_leaf(&g, &ps, IG_F32, "pred"), lv = ig_graph_leaf(&g, &ls, IG_I32, "labels"), hv;
+            g.vals[pv].buf = g.vals[lv].buf = IG_BUF_IO;
+            assert_int_equal(ig_loss_accuracy_append(&g, IG_LOSS_SPARSE_CROSS_ENTROPY, pv, lv, &hv), IG_OK);
+            g.vals[hv].buf = IG_BUF_IO;
+            ig_program *p;
+            assert_int_equal(ig_program_create(ctx[d], &g, &p), IG_OK);
+            assert_int_equal(ig_program_write(p, pv, x, (size_t)(ROWS * w) * sizeof *x), IG_OK);
+            assert_int_equal(ig_program_write(p, lv, labels, sizeof labels), IG_OK);
+            assert_int_equal(ig_program_run(p, NULL, NULL, NULL), IG_OK);
+            assert_int_equal(ig_program_read(p, hv, &hits[d], sizeof hits[d]), IG_OK);
+            ig_program_destroy(p);
+        }
+        if (hits[0] != ROWS || hits[1] != ROWS) fail_msg("width %lld: cpu %d, cuda %d of %d rows", (long long)w, hits[0], hits[1], ROWS);
+        free(x);
+    }
+    ig_ctx_destroy(ctx[0]);
+    ig_ctx_destroy(ctx[1]);
 }
 
 /* A captured step and the same step launched eagerly run the same kernels in the same
@@ -1212,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_nadam_matches_cpu),
         cmocka_unit_test(test_lbfgs_matches_cpu),
         cmocka_unit_test(test_mse_matches_cpu),
+        cmocka_unit_test(test_accuracy_argmax_matches_cpu),
         cmocka_unit_test(test_loss_kernels_match_cpu),
         cmocka_unit_test(test_graph_equals_eager),
         cmocka_unit_test(test_loss_ring_and_memory),

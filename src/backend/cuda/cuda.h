@@ -51,12 +51,14 @@ void ig_cuda_bias_grad(const float *dz, float *db, int64_t rows, int64_t cols, i
 void ig_cuda_cross_entropy(const float *logits, const int32_t *labels, const float *probs, float eps, float *loss,
                            float *dlogits, int64_t rows, int64_t cols, double *row_loss, int *counter,
                            ig_cuda_queue *q);
-/* Mean of a per-element loss (kind: IG_ELEM_*, delta: Huber's). */
+/* Mean of a per-element loss (kind: IG_ELEM_*, delta: Huber's); the blocks' partial sums
+ * park in `parts` (at most 1024 doubles) and `counter` elects the block that adds them, as
+ * for the cross-entropy. */
 void ig_cuda_elem_loss(const float *pred, const float *target, float *loss, float *dpred, size_t n, int kind,
-                       float delta, ig_cuda_queue *q);
-/* Samples right out of rows of `width` values (mode: IG_ACC_*). */
+                       float delta, double *parts, int *counter, ig_cuda_queue *q);
+/* Samples right out of rows of `width` values (mode: IG_ACC_*); parts and counter as above. */
 void ig_cuda_accuracy(const float *pred, const void *target, int32_t *hits, int64_t rows, int64_t width, int mode,
-                      float threshold, ig_cuda_queue *q);
+                      float threshold, double *parts, int *counter, ig_cuda_queue *q);
 
 /* Optimizers over the flat buffer; `ds` is the weight-decay scale of each IG_DECAY_CHUNK
  * parameters; `hyper` points at an ig_opt_hyper in device memory. Each kernel elects its last

@@ -48,16 +48,16 @@ static __device__ __forceinline__ bool ig_grid_last_block(int *counter, int bloc
     return last;
 }
 
-/* The mean of `rows` values parked in global memory by a grid's blocks (a loss per row), taken
- * by warp 0 of the grid's last block (ig_grid_last_block, with publish): lane l adds rows l,
- * l + 32, ..., the lanes meet by shuffles in a fixed order, and lane 0 writes the mean. */
-static __device__ __forceinline__ void ig_rows_mean(const double *vals, int64_t rows, float *mean)
+/* The sum of `count` values parked in global memory by a grid's blocks (a loss per row, a
+ * partial sum per block), taken by warp 0 of the grid's last block (ig_grid_last_block, with
+ * publish): lane l adds values l, l + 32, ..., then the lanes meet by shuffles in a fixed order,
+ * so every lane holds the same bits whichever block came last. */
+static __device__ __forceinline__ double ig_parts_sum(const double *vals, int64_t count)
 {
-    int lane = threadIdx.x & 31;
     double total = 0;
-    for (int64_t i = lane; i < rows; i += 32) total += __ldcg(vals + i);
+    for (int64_t i = threadIdx.x & 31; i < count; i += 32) total += __ldcg(vals + i);
     for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
-    if (lane == 0) *mean = (float)(total / (double)rows);
+    return total;
 }
 
 /* kernel<<<grid, block, smem, q->s>>>(args...); a launch error is left for the node's

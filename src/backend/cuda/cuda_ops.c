@@ -102,12 +102,13 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         break;
     }
     case IG_OP_ELEM_LOSS:
-        ig_cuda_elem_loss(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0], q);
+        ig_cuda_elem_loss(IN(0), IN(1), OUT(0), OUT(1), numel(g, n->in[0]), (int)n->attrs.i[0], n->attrs.f[0],
+                          cu->workspace[cu->cur], counter, q);
         break;
     case IG_OP_ACCURACY: {
         int64_t rows = g->vals[n->in[0]].shape.d[0];
         ig_cuda_accuracy(IN(0), IN(1), (int32_t *)OUT(0), rows, (int64_t)numel(g, n->in[0]) / rows,
-                         (int)n->attrs.i[0], n->attrs.f[0], q);
+                         (int)n->attrs.i[0], n->attrs.f[0], cu->workspace[cu->cur], counter, q);
         break;
     }
     /* inputs: params, grads, moments..., decay scales, hyper */

@@ -69,9 +69,11 @@ static __device__ void loss_epilogue(const ig_sgemm_args &g, float logit, int r,
     for (int o = BN / 2; o > 0; o >>= 1) part += __shfl_xor_sync(all, part, o);
     if (in) g.dlogits[(size_t)r * g.n + c] = (e * (tsum / sum) - t) * (1.0f / (float)g.m);
     if (in && c == 0) g.row_loss[r] = part;
-    if (ig_grid_last_block(g.counters + gridDim.x * gridDim.y, (int)(gridDim.x * gridDim.y), true) &&
-        threadIdx.x < 32)
-        ig_rows_mean(g.row_loss, g.m, g.loss);
+    if (!ig_grid_last_block(g.counters + gridDim.x * gridDim.y, (int)(gridDim.x * gridDim.y), true) ||
+        threadIdx.x >= 32)
+        return;
+    double total = ig_parts_sum(g.row_loss, g.m);
+    if (threadIdx.x == 0) *g.loss = (float)(total / (double)g.m);
 }
 
 template <int BM, int BN, int TM, int TN, int BK>
