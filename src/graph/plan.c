@@ -124,7 +124,8 @@ static bool on_side_stream(const ig_graph *g, const ig_node *n)
 
 /* Whether node b, after a, must stay after it: one writes what the other reads or writes.
  * Reads of the same bound buffer count too when one of the two updates its inputs there in
- * place (optimizers, the loss record, batch norm's running statistics: op `updates`). */
+ * place (op `updates`: optimizers, the loss record, gathers and evaluation totals through the
+ * cursor, clipping, batch norm's running statistics). */
 static bool depends(const ig_graph *g, const ig_node *a, const ig_node *b)
 {
     if (a->op == IG_OP_NOP || b->op == IG_OP_NOP) return false;
