@@ -30,6 +30,15 @@ static int leaf(ig_graph *g, int ndim, const int64_t *d, ig_buf buf, size_t offs
     return v;
 }
 
+/* Class labels: i32 [n] in buffer buf. */
+static int labels_leaf(ig_graph *g, int64_t n, ig_buf buf, const char *name)
+{
+    int v = ig_graph_leaf(g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, name);
+    assert_true(v >= 0);
+    g->vals[v].buf = buf;
+    return v;
+}
+
 static int node(ig_graph *g, ig_op op, const int *in, int n_in, const ig_attrs *at)
 {
     int out[IG_MAX_OUT];
@@ -312,8 +321,7 @@ static void test_plan_two_streams(void **state)
         ig_graph_init(&g);
         int64_t n = 16;
         int x = leaf(&g, 2, (int64_t[]){n, 24}, IG_BUF_IO, 0, "x");
-        int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, "labels");
-        g.vals[labels].buf = IG_BUF_IO;
+        int labels = labels_leaf(&g, n, IG_BUF_IO, "labels");
         int h = x, params[8], np = 0;
         size_t off = 0, first_layer = 0;
         for (int l = 0; l < 4; l++) {
@@ -417,8 +425,7 @@ static void test_plan_record_joins_update(void **state)
     ig_graph_init(&g);
     int64_t n = 8;
     int x = leaf(&g, 2, (int64_t[]){n, 12}, IG_BUF_IO, 0, "x");
-    int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {n}}, IG_I32, "labels");
-    g.vals[labels].buf = IG_BUF_IO;
+    int labels = labels_leaf(&g, n, IG_BUF_IO, "labels");
     int w = leaf(&g, 2, (int64_t[]){4, 12}, IG_BUF_PARAMS, 0, "w");
     int logits = node(&g, IG_OP_DENSE, (int[]){x, w}, 2, &(ig_attrs){.i = {0, 0}});
     int outs[2];
@@ -449,8 +456,7 @@ static void test_plan_gather_ahead(void **state)
     ig_graph_init(&g);
     int64_t n = 16, count = 64;
     int xa = leaf(&g, 2, (int64_t[]){count, 24}, IG_BUF_DATA_X, 0, "data_x");
-    int ya = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {count}}, IG_I32, "data_y");
-    g.vals[ya].buf = IG_BUF_DATA_Y;
+    int ya = labels_leaf(&g, count, IG_BUF_DATA_Y, "data_y");
     size_t cursor_at = ig_align(sizeof(ig_opt_hyper)), moments_at = cursor_at + ig_align(sizeof(ig_data_cursor));
     int hy = leaf(&g, 1, (int64_t[]){sizeof(ig_opt_hyper) / 4}, IG_BUF_STATE, 0, "hyper");
     int cur = leaf(&g, 1, (int64_t[]){sizeof(ig_data_cursor) / 4}, IG_BUF_STATE, cursor_at, "cursor");
@@ -854,8 +860,7 @@ static void test_fuse_dense_loss(void **state)
             ids[0] = leaf(&g, 2, (int64_t[]){6, 5}, IG_BUF_IO, 0, "x");
             ids[1] = leaf(&g, 2, (int64_t[]){4, 5}, IG_BUF_IO, 0, "w");
             ids[2] = leaf(&g, 1, (int64_t[]){4}, IG_BUF_IO, 0, "b");
-            int labels = ig_graph_leaf(&g, &(ig_shape){.ndim = 1, .d = {6}}, IG_I32, "labels");
-            g.vals[labels].buf = IG_BUF_IO;
+            int labels = labels_leaf(&g, 6, IG_BUF_IO, "labels");
             int y = node(&g, IG_OP_DENSE, ids, n_wrt, &(ig_attrs){.i = {bias, relu ? IG_ACT_RELU : IG_ACT_NONE}});
             int lo[2];
             OK(ig_graph_node(&g, IG_OP_SPARSE_CE, (int[]){y, labels}, 2, &(ig_attrs){.f = {0.1f}}, "loss", lo));

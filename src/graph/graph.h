@@ -149,18 +149,19 @@ ig_status ig_autodiff(ig_graph *g, int n_roots, const int *roots, const int *see
 /* Graph passes. */
 ig_status ig_fuse_activations(ig_graph *g, const int *keep, int n_keep);
 /* After autodiff: an activation's gradient folded into the matmul or pool gradient that
- * computes what it multiplies, a convolution's bias gradient into its weight gradient
- * (fuse.c). */
+ * computes what it multiplies, a convolution's bias gradient into its weight gradient, a
+ * classifier's sparse cross-entropy into the dense layer computing its logits (fuse.c). */
 ig_status ig_fuse_gradients(ig_graph *g);
 
 /* Moves weight gradients (dense ones, and convolutions' of 2^30 FLOPs or more), the transposed
- * matmuls and the loss record to a side stream (plan.c says why those), where they overlap with
- * the rest of the backward pass, and gives each the main node
- * that must wait for it: the first that reads one of its outputs or bytes of a bound buffer
- * they were written to (an optimizer reads every gradient through the flat GRADS leaf), else
- * the program's end. Side nodes run in order among themselves and each starts after every
- * main node before it, so each is first moved up the order to just after the last node it
- * depends on (or the side node before it). For backends that run one node at a time, no call. */
+ * matmuls, the loss record, a split update's first part and a resident step's gather of the
+ * next batch to a side stream (plan.c says why those), where they overlap with the rest of the
+ * step, and gives each the main node that must wait for it: the first after it that depends on
+ * it (reads what it writes, writes what it reads, or shares bound bytes with it where one of
+ * the two updates its inputs in place), else the program's end. Side nodes run in order among
+ * themselves and each starts after every main node before it, so each is first moved up the
+ * order to just after the last node it depends on (or the side node before it). For backends
+ * that run one node at a time, no call. */
 void ig_schedule_streams(ig_graph *g);
 
 /* The liveness-based planner: gives every unplaced value (buf NONE) an offset in one arena.

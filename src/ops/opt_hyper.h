@@ -96,10 +96,7 @@ typedef struct ig_data_cursor {
     uint64_t aug_seed;
     int64_t aug_pad;
     float aug_flip;
-    /* the batch of the epoch the next AHEAD gather fetches (set by each training gather), and
-     * the count of its blocks that have read it (the last one advances it) */
-    int64_t ahead;
-    int32_t ahead_blocks;
+    int64_t ahead; /* the batch of the epoch the next AHEAD gather fetches (gather.c) */
     int64_t eval_batch; /* evaluation batches done */
     int64_t eval_count; /* samples evaluated */
     int64_t eval_correct;

@@ -74,10 +74,12 @@ void ig_cuda_sgd(float *p, const float *g, float *buf, const float *ds, void *hy
                  ig_cuda_queue *q);
 void ig_cuda_record_loss(const float *loss, const void *hyper, float *ring, ig_cuda_queue *q);
 /* Batch j of a resident dataset (see GATHER in src/ops/gather.c); one block per sample.
- * Samples are planes of h × w (ig_augment_planes) for the augmentation of training batches. */
+ * Samples are planes of h × w (ig_augment_planes) for the augmentation of training batches.
+ * An AHEAD gather's last block, elected through `counter` (one int, zero before and after),
+ * advances the cursor. */
 void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row, size_t yrow,
                     int64_t b, int64_t stride, int mode, int64_t h, int64_t w, const void *hyper, void *cursor,
-                    ig_cuda_queue *q);
+                    int *counter, ig_cuda_queue *q);
 void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, ig_cuda_queue *q);
 /* Clipping by global norm: the factor lands in the hyperparameter block (src/ops/clip.c). */
 void ig_cuda_clip_grad_norm(const float *g, size_t n, float *partials, int n_partials, float max_norm, void *hyper,

@@ -429,7 +429,7 @@ static void cuda_program_release(ig_backend *be, ig_program *p)
         free(cp->marks);
         free(cp->node_ms);
     }
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof cp->exec / sizeof *cp->exec; i++)
         if (cp->exec[i]) cudaGraphExecDestroy(cp->exec[i]);
     for (int i = 0; i < 2; i++) {
         if (cp->copied[i]) cudaEventDestroy(cp->copied[i]);

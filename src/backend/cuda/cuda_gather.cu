@@ -9,7 +9,7 @@
 
 __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd, int64_t count, size_t row,
                               size_t yrow, int64_t stride, int mode, int64_t h, int64_t w,
-                              const ig_opt_hyper *hyper, ig_data_cursor *c)
+                              const ig_opt_hyper *hyper, ig_data_cursor *c, int *counter)
 {
     ig_grid_enter();
     __shared__ int64_t k, src;
@@ -43,7 +43,7 @@ __global__ void gather_kernel(const char *xs, const char *ys, char *xd, char *yd
     /* a TRAIN gather's blocks do not read cursor.ahead; an AHEAD gather's last block advances
      * it once every block has read it */
     if (mode == IG_GATHER_TRAIN && j == 0 && threadIdx.x == 0) c->ahead = k + 1;
-    if (mode == IG_GATHER_AHEAD && ig_grid_last_block(&c->ahead_blocks, (int)gridDim.x, true) && threadIdx.x == 0)
+    if (mode == IG_GATHER_AHEAD && ig_grid_last_block(counter, (int)gridDim.x, true) && threadIdx.x == 0)
         c->ahead = k + 1;
 }
 
@@ -58,10 +58,10 @@ __global__ void eval_accum_kernel(const float *loss, const int32_t *correct, ig_
 
 extern "C" void ig_cuda_gather(const void *xs, const void *ys, void *xd, void *yd, int64_t count, size_t row,
                                size_t yrow, int64_t b, int64_t stride, int mode, int64_t h, int64_t w,
-                               const void *hyper, void *cursor, ig_cuda_queue *q)
+                               const void *hyper, void *cursor, int *counter, ig_cuda_queue *q)
 {
     ig_launch(q, gather_kernel, (unsigned)b, 256, 0, (const char *)xs, (const char *)ys, (char *)xd, (char *)yd, count, row,
-              yrow, stride, mode, h, w, (const ig_opt_hyper *)hyper, (ig_data_cursor *)cursor);
+              yrow, stride, mode, h, w, (const ig_opt_hyper *)hyper, (ig_data_cursor *)cursor, counter);
 }
 
 extern "C" void ig_cuda_eval_accum(const float *loss, const int32_t *correct, void *cursor, int64_t b, ig_cuda_queue *q)

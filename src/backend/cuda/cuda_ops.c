@@ -125,7 +125,7 @@ ig_status ig_cuda_launch_node(ig_cuda *cu, ig_cuda_prog *cp, const ig_graph *g, 
         ig_augment_planes(xa->shape.ndim - 1, xa->shape.d + 1, &planes, &h, &w);
         ig_cuda_gather(IN(0), IN(1), OUT(0), OUT(1), count, ig_val_bytes(xa) / (size_t)count,
                        ig_dtype_size(g->vals[n->in[1]].dtype), n->attrs.i[0], n->attrs.i[1],
-                       (int)n->attrs.i[2], h, w, n->n_in > 3 ? IN(3) : NULL, IN(2), q);
+                       (int)n->attrs.i[2], h, w, n->n_in > 3 ? IN(3) : NULL, IN(2), counter, q);
         break;
     }
     case IG_OP_EVAL_ACCUM:
